@@ -1,0 +1,3 @@
+"""No agent imports this module: editing it restarts nothing."""
+
+VALUE = 1

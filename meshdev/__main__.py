@@ -1,0 +1,3 @@
+from meshdev.cli import main
+
+main()

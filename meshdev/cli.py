@@ -1,0 +1,174 @@
+"""The command line (typer). No logic here: parse, call, report, exit."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from meshdev import explain
+from meshdev._version import __version__
+from meshdev.console import Console
+from meshdev.eventlog import EventLog
+from meshdev.events import Event
+from meshdev.exitcodes import USAGE
+from meshdev.problems import UsageError
+from meshdev.process import SubprocessSpawner
+from meshdev.project import Project, load_project
+from meshdev.settings import Flags
+from meshdev.supervisor import Supervisor
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Run every agent of a project, watch it, and restart only the agents whose code changed.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+debug_app = typer.Typer(
+    help="Explain what meshdev sees: watches, why a file triggers, agents.", no_args_is_help=True
+)
+app.add_typer(debug_app, name="debug")
+
+PathsArg = Annotated[list[Path] | None, typer.Argument(help="Agent files or folders (default: .)")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help=".meshwatch to use")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        Console().plain(f"meshdev {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """meshdev: hot reload for multi-agent Python projects."""
+
+
+def _guarded(console: Console, action: Callable[[], T]) -> T:
+    """Bad input becomes one readable message per problem and exit code 2, never a traceback."""
+    try:
+        return action()
+    except UsageError as error:
+        console.usage_error(error)
+        raise typer.Exit(USAGE) from None
+
+
+def _project(paths: list[Path] | None, config: Path | None, flags: Flags) -> Project:
+    return load_project(paths or [], config, os.environ, flags, Path.cwd())
+
+
+@app.command()
+def start(
+    paths: PathsArg = None,
+    reload: Annotated[
+        bool | None,
+        typer.Option(
+            "--reload/--no-reload", help="Watch and reload (default), or only run and supervise"
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    reload_delay: Annotated[
+        int | None,
+        typer.Option("--reload-delay", min=0, metavar="MS", help="Quiet time before a reload"),
+    ] = None,
+    preserve_state: Annotated[
+        bool | None,
+        typer.Option(
+            "--preserve-state/--no-preserve-state", help="Hand agents their state across restarts"
+        ),
+    ] = None,
+    events: Annotated[
+        Path | None,
+        typer.Option("--events", metavar="FILE", help="Append every event as a JSON line"),
+    ] = None,
+) -> None:
+    """Run agents (files or folders), watch the project, restart only what changed."""
+    console = Console()
+    flags = Flags(hot_reload=reload, reload_delay=reload_delay, preserve_state=preserve_state)
+    project = _guarded(console, lambda: _project(paths, config, flags))
+    if not project.discovery.agents:
+        console.usage_error(
+            UsageError.single(
+                ", ".join(map(str, project.paths)),
+                "no agents found: an agent is a .py file with an "
+                '`if __name__ == "__main__":` block or an agent decorator, or a folder with '
+                "__main__.py (see `meshdev debug agents`)",
+            )
+        )
+        raise typer.Exit(USAGE)
+    log = _guarded(console, lambda: EventLog(events.resolve())) if events else None
+    console.know_agents(project.discovery.names())
+
+    def emit(event: Event) -> None:
+        if event.kind in ("agent_added", "agent_started"):
+            console.know_agents([event["agent"]])
+        console.event(event)
+        if log is not None:
+            log(event)
+
+    supervisor = Supervisor(
+        project, SubprocessSpawner(), emit, console.agent_line, os.environ, flags
+    )
+    try:
+        code = supervisor.run()
+    finally:
+        if log is not None:
+            log.close()
+    raise typer.Exit(code)
+
+
+@debug_app.command("watches")
+def debug_watches(
+    paths: PathsArg = None, config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
+    """What is watched: root, folders, patterns, and each file's verdict and agents."""
+    console = Console()
+    project = _guarded(console, lambda: _project(paths, config, Flags()))
+    _output(console, explain.watches(project), as_json, console.render_watches)
+
+
+@debug_app.command("why")
+def debug_why(
+    file: Path, paths: PathsArg = None, config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Why FILE does or does not trigger a reload, and which agents it restarts."""
+    console = Console()
+    project = _guarded(console, lambda: _project(paths, config, Flags()))
+    _output(console, explain.why(project, file), as_json, console.render_why)
+
+
+@debug_app.command("agents")
+def debug_agents(
+    paths: PathsArg = None, config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Discovered agents and why each file or folder was (not) taken as an agent."""
+    console = Console()
+    project = _guarded(console, lambda: _project(paths, config, Flags()))
+    _output(console, explain.agents(project), as_json, console.render_agents)
+
+
+def _output(
+    console: Console, data: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]
+) -> None:
+    if as_json:
+        console.plain(json.dumps(data, indent=2))
+    else:
+        render(data)
+
+
+def main() -> None:
+    app(prog_name="meshdev")

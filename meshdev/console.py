@@ -1,0 +1,230 @@
+"""Everything meshdev shows a person: agents' output with a coloured `name |` prefix, and events.
+
+The only module that prints. Agent output is never interpreted as markup.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
+
+from rich.console import Console as RichConsole
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from meshdev.events import Event
+from meshdev.problems import UsageError
+
+_PALETTE = (
+    "cyan",
+    "magenta",
+    "green",
+    "yellow",
+    "blue",
+    "bright_red",
+    "bright_cyan",
+    "bright_magenta",
+    "bright_green",
+    "bright_yellow",
+    "bright_blue",
+    "red",
+)
+_SELF = "meshdev"
+
+
+def _files(event: Event, key: str = "files", limit: int = 3) -> str:
+    files = list(event.get(key) or [])
+    shown = ", ".join(files[:limit])
+    return shown + (f" and {len(files) - limit} more" if len(files) > limit else "")
+
+
+class Console:
+    def __init__(self, file: TextIO | None = None, width: int | None = None) -> None:
+        self.rich = RichConsole(
+            file=file or sys.stdout, highlight=False, soft_wrap=True, width=width
+        )
+        self.err = RichConsole(file=sys.stderr, highlight=False, soft_wrap=True)
+        self._colors: dict[str, str] = {}
+        self._width = len(_SELF)
+        self._lock = threading.Lock()
+
+    def know_agents(self, names: Iterable[str]) -> None:
+        with self._lock:
+            for name in sorted(names):
+                if name not in self._colors:
+                    self._colors[name] = _PALETTE[len(self._colors) % len(_PALETTE)]
+                self._width = max(self._width, len(name))
+
+    def _prefix(self, name: str) -> Text:
+        style = self._colors.get(name, "bold" if name == _SELF else "white")
+        return Text(f"{name:<{self._width}} | ", style=style)
+
+    def agent_line(self, agent: str, stream: str, text: str) -> None:
+        line = self._prefix(agent) + Text(text, style="red" if stream == "err" else "")
+        self.rich.print(line)
+
+    def say(self, message: str, style: str = "") -> None:
+        self.rich.print(self._prefix(_SELF) + Text(message, style=style))
+
+    def event(self, event: Event) -> None:
+        render = _RENDERERS.get(event.kind)
+        if render is not None:
+            message, style = render(event)
+            if message:
+                self.say(message, style)
+
+    def usage_error(self, error: UsageError) -> None:
+        for problem in error.problems:
+            self.err.print(Text("error: ", style="bold red") + Text(str(problem)))
+
+    def show(self, renderable: RenderableType) -> None:
+        self.rich.print(renderable)
+
+    def plain(self, text: str) -> None:
+        self.rich.print(Text(text))
+
+    # -- meshdev debug ------------------------------------------------------------------------
+
+    def render_watches(self, data: dict[str, Any]) -> None:
+        self.rich.print(Text.assemble(("root    ", "bold"), data["root"]))
+        self.rich.print(Text.assemble(("config  ", "bold"), data["config"] or "none (defaults)"))
+        self.rich.print(
+            Text(
+                f"watched folders ({len(data['watched_dirs'])}, each non-recursively):",
+                style="bold",
+            )
+        )
+        for folder in data["watched_dirs"]:
+            self.rich.print(Text(f"  {folder}"))
+        self.rich.print(Text("patterns:", style="bold"))
+        for source, patterns in data["patterns"].items():
+            self.rich.print(Text(f"  {source}: ", style="bold") + Text(" ".join(patterns) or "-"))
+        table = Table(title="files", show_edge=False, header_style="bold")
+        for column in ("file", "verdict", "decided by", "agents"):
+            table.add_column(column)
+        for entry in data["files"]:
+            decided = entry["decided_by"] + (f" {entry['pattern']!r}" if entry["pattern"] else "")
+            table.add_row(
+                entry["path"],
+                Text(entry["verdict"], style=_VERDICT_STYLE.get(entry["verdict"], "")),
+                decided,
+                ", ".join(entry["agents"]),
+            )
+        self.rich.print(table)
+
+    def render_why(self, data: dict[str, Any]) -> None:
+        exists = "" if data["exists"] else " (does not exist)"
+        self.rich.print(Text(data["path"] + exists, style="bold"))
+        self.rich.print(
+            Text.assemble(
+                "  verdict: ", (data["explanation"], _VERDICT_STYLE.get(data["verdict"], ""))
+            )
+        )
+        if not data["agents"]:
+            self.rich.print(Text("  no agent depends on it: a change restarts nothing"))
+        for chain in data["agents"].values():
+            self.rich.print(Text(f"  restarts {chain}"))
+
+    def render_agents(self, data: dict[str, Any]) -> None:
+        table = Table(title="agents", show_edge=False, header_style="bold")
+        for column in ("agent", "script", "why"):
+            table.add_column(column)
+        for agent in data["agents"]:
+            table.add_row(Text(agent["name"], style="green"), agent["script"], agent["how"])
+        self.rich.print(table)
+        if data["skipped"]:
+            skipped = Table(title="not agents", show_edge=False, header_style="bold")
+            skipped.add_column("path")
+            skipped.add_column("why not")
+            for entry in data["skipped"]:
+                skipped.add_row(entry["path"], entry["why"])
+            self.rich.print(skipped)
+
+
+_VERDICT_STYLE = {
+    "reload": "green",
+    "log only": "yellow",
+    "excluded": "dim",
+    "not watched": "dim",
+    "config": "cyan",
+}
+
+
+def _started(e: Event) -> tuple[str, str]:
+    why = f" — {e['reason']}" if e.get("reason") else ""
+    return f"▶ {e['agent']} started (pid {e['pid']}){why}", "green"
+
+
+def _stopped(e: Event) -> tuple[str, str]:
+    how = ", killed after the grace period" if e.get("killed") else ""
+    return f"■ {e['agent']} stopped (pid {e['pid']}, {e['seconds']:.2f} s{how})", "dim"
+
+
+def _exited(e: Event) -> tuple[str, str]:
+    if e["returncode"] == 0:
+        return f"{e['agent']} finished (exit 0); a change to its files starts it again", "dim"
+    return (
+        f"✗ {e['agent']} exited with code {e['returncode']}; waiting for a change to its files",
+        "bold red",
+    )
+
+
+def _reload(e: Event) -> tuple[str, str]:
+    agents = ", ".join(e["agents"])
+    return f"↻ restarted {agents} in {e['seconds']:.2f} s ({_files(e)} changed)", "bold"
+
+
+def _config_error(e: Event) -> tuple[str, str]:
+    lines = "\n  ".join(e["problems"])
+    return f"{e['file']} is not valid; keeping the previous configuration:\n  {lines}", "bold red"
+
+
+def _meshdev_started(e: Event) -> tuple[str, str]:
+    config = e.get("config") or "no .meshwatch (defaults)"
+    return (
+        f"meshdev {e['version']} · root {e['root']} · {config} · {len(e['agents'])} agent(s)",
+        "bold",
+    )
+
+
+def _watching(e: Event) -> tuple[str, str]:
+    if not e.get("enabled", True):
+        return "not watching (--no-reload): agents run and are supervised only", "dim"
+    how = f"polling every {e['poll_ms']} ms" if e.get("polling") else "file events"
+    return (
+        f"watching {e['dirs']} folder(s) ({how}); reload after {e['reload_delay_ms']} ms of quiet",
+        "dim",
+    )
+
+
+def _simple(template: str, style: str = "") -> Callable[[Event], tuple[str, str]]:
+    def render(e: Event) -> tuple[str, str]:
+        values: dict[str, Any] = dict(e.fields)
+        values["files_text"] = _files(e)
+        return template.format(**values), style
+
+    return render
+
+
+_RENDERERS: dict[str, Callable[[Event], tuple[str, str]]] = {
+    "meshdev_started": _meshdev_started,
+    "watching": _watching,
+    "agent_started": _started,
+    "agent_ready": _simple("✓ {agent} ready in {seconds:.2f} s", "green"),
+    "agent_stopped": _stopped,
+    "agent_exited": _exited,
+    "agent_removed": _simple("{agent}: its file is gone; stopped it", "yellow"),
+    "agent_added": _simple("new agent {agent} ({how})", "green"),
+    "reload": _reload,
+    "log_only": _simple("{files_text} changed (log only)", "dim"),
+    "unused": _simple("{files_text} changed; no running agent uses it, nothing to restart", "dim"),
+    "config_reloaded": _simple("{file} changed: configuration applied", "bold"),
+    "config_error": _config_error,
+    "discovery_error": _simple("{message}", "bold red"),
+    "watch_error": _simple("{message}", "yellow"),
+    "warning": _simple("{message}", "yellow"),
+    "shutdown": _simple("stopped {stopped} agent(s); exit code {exit_code}", "bold"),
+}

@@ -1,0 +1,110 @@
+"""Answers for `meshdev debug`: what is watched, why a file does (not) trigger, what is an agent.
+
+Pure data (dicts ready for JSON); the console renders them. Uses the static import closure only,
+since no agent runs during a debug command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from meshdev.graph import Closure, ImportScanner, static_closure
+from meshdev.patterns import BUILTIN_IGNORES, Verdict
+from meshdev.plan import DependencyIndex
+from meshdev.project import Project
+from meshdev.scan import files_under, watched_dirs
+
+
+def closures(project: Project) -> dict[str, Closure]:
+    scanner = ImportScanner()
+    return {
+        agent.name: static_closure(
+            scanner, agent.script, (agent.search_root, project.root), project.root
+        )
+        for agent in project.discovery.agents
+    }
+
+
+def _shallow(project: Project, found: dict[str, Closure]) -> set[Path]:
+    dirs = {p.parent for c in found.values() for p in c.files}
+    return dirs | set(project.discovery.scanned_dirs)
+
+
+def watches(project: Project) -> dict[str, Any]:
+    found = closures(project)
+    index = DependencyIndex({n: c.files for n, c in found.items()})
+    dirs = watched_dirs(project.rules, _shallow(project, found))
+    rel = project.rules.relative
+    return {
+        "root": str(project.root),
+        "config": str(project.config.path) if project.config.path else None,
+        "watched_dirs": [rel(d / "x")[:-2] or "." for d in dirs],  # type: ignore[index]
+        "patterns": _patterns(project),
+        "files": [_file_entry(project, index, path) for path in files_under(project.rules, dirs)],
+    }
+
+
+def _patterns(project: Project) -> dict[str, list[str]]:
+    config = project.config
+    include = (
+        list(config.include)
+        if config.include is not None
+        else [f"*{e}" for e in project.settings.watch_extensions]
+    )
+    return {
+        "built-in": list(BUILTIN_IGNORES),
+        "include" if config.include is not None else "watch_extensions": include,
+        "exclude": list(config.exclude),
+        "log_only": list(config.log_only),
+        **{f"agents.{a.name}.watch": list(a.watch) for a in config.agents if a.watch},
+    }
+
+
+def _file_entry(project: Project, index: DependencyIndex, path: Path) -> dict[str, Any]:
+    decision = project.rules.decide(path)
+    agents = sorted(index.agents_of(path))
+    verdict = decision.verdict
+    if verdict is Verdict.UNWATCHED and agents:
+        verdict = Verdict.RELOAD
+    return {
+        "path": project.rules.relative(path),
+        "verdict": verdict.value,
+        "decided_by": decision.source,
+        "pattern": decision.pattern,
+        "agents": agents if verdict is Verdict.RELOAD else [],
+    }
+
+
+def why(project: Project, path: Path) -> dict[str, Any]:
+    full = path.resolve()
+    decision = project.rules.decide(full)
+    found = closures(project)
+    chains = {
+        name: [_module_name(closure, p) for p in closure.chain(full)]
+        for name, closure in found.items()
+        if full in closure.importer
+    }
+    watchers = project.rules.watching_agents(project.rules.relative(full) or "")
+    return {
+        "path": str(full),
+        "exists": full.exists(),
+        "verdict": decision.verdict.value,
+        "explanation": decision.explain(),
+        "agents": {name: " -> ".join([name, *chain[1:]]) for name, chain in chains.items()}
+        | {name: f"{name} (watch pattern)" for name in watchers},
+    }
+
+
+def _module_name(closure: Closure, path: Path) -> str:
+    return closure.modules.get(path, path.name)
+
+
+def agents(project: Project) -> dict[str, Any]:
+    return {
+        "agents": [
+            {"name": a.name, "script": str(a.script), "how": a.how, "args": list(a.args)}
+            for a in project.discovery.agents
+        ],
+        "skipped": [{"path": str(s.path), "why": s.why} for s in project.discovery.skipped],
+    }

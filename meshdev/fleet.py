@@ -1,0 +1,187 @@
+"""The running agents: one process and one dependency picture per agent, started and stopped in
+groups. Runs on the supervisor's thread only; process threads reach it through the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from meshdev.discovery import AgentDef
+from meshdev.events import Event, EventSink
+from meshdev.graph import ImportScanner, Picture, static_closure
+from meshdev.plan import DependencyIndex
+from meshdev.process import (
+    AgentProcess,
+    Sinks,
+    Spawner,
+    SpawnRequest,
+    StopResult,
+    clean_up_group,
+    stop_all,
+)
+from meshdev.project import Project
+
+
+class Fleet:
+    def __init__(
+        self, spawner: Spawner, sinks: Sinks, emit: EventSink, clock: Callable[[], float]
+    ) -> None:
+        self.spawner = spawner
+        self.sinks = sinks
+        self.emit = emit
+        self.clock = clock
+        self.defs: dict[str, AgentDef] = {}
+        self.procs: dict[str, AgentProcess] = {}
+        self.pictures: dict[str, Picture] = {}
+        self.generation: dict[str, int] = {}
+        self.scanner = ImportScanner()
+        self._index: DependencyIndex | None = None
+
+    # -- starting and stopping ------------------------------------------------------------------
+
+    def start(
+        self,
+        agents: Iterable[AgentDef],
+        project: Project,
+        reason: str,
+        changes: Sequence[Path] = (),
+    ) -> None:
+        for agent in agents:
+            self.defs[agent.name] = agent
+            self.pictures[agent.name] = Picture(self._closure(agent, project))
+            self._spawn(agent, project, reason, changes)
+        self._index = None
+
+    def _spawn(
+        self, agent: AgentDef, project: Project, reason: str, changes: Sequence[Path]
+    ) -> None:
+        generation = self.generation.get(agent.name, 0) + 1
+        self.generation[agent.name] = generation
+        request = SpawnRequest(
+            agent=agent.name,
+            generation=generation,
+            script=agent.script,
+            args=agent.args,
+            env=dict(agent.env),
+            cwd=project.root,
+            root=project.root,
+            start_info=_write_start_info(project, agent.name, changes),
+            grace_ms=project.settings.stop_grace_ms,
+        )
+        try:
+            process = self.spawner.spawn(request, self.sinks)
+        except OSError as exc:
+            self.emit(Event("warning", {"message": f"{agent.name}: could not start: {exc}"}))
+            return
+        self.procs[agent.name] = process
+        self.emit(
+            Event(
+                "agent_started",
+                {
+                    "agent": agent.name,
+                    "pid": process.pid,
+                    "generation": generation,
+                    "reason": reason,
+                },
+            )
+        )
+
+    def stop(self, names: Iterable[str], grace_seconds: float, reason: str) -> list[StopResult]:
+        targets = [self.procs[n] for n in names if n in self.procs]
+        results = stop_all(targets, grace_seconds)
+        for result in results:
+            self.emit(
+                Event(
+                    "agent_stopped",
+                    {
+                        "agent": result.agent,
+                        "pid": result.pid,
+                        "returncode": result.returncode,
+                        "killed": result.killed,
+                        "seconds": round(result.seconds, 4),
+                        "reason": reason,
+                    },
+                )
+            )
+        return results
+
+    def forget(self, names: Iterable[str]) -> None:
+        for name in names:
+            for table in (self.defs, self.procs, self.pictures):
+                table.pop(name, None)
+        self._index = None
+
+    def everything_alive(self) -> list[AgentProcess]:
+        """Processes that still run or whose group still has members (for shutdown)."""
+        return [p for p in self.procs.values() if not p.exited.is_set() or p.group_alive()]
+
+    # -- what the processes tell ----------------------------------------------------------------
+
+    def is_current(self, agent: str, generation: int) -> bool:
+        return self.generation.get(agent) == generation and agent in self.procs
+
+    def on_report(self, agent: str, generation: int, message: dict[str, Any]) -> set[Path]:
+        """Record reported files; return the new ones (their folders may need watching)."""
+        picture = self.pictures.get(agent)
+        if picture is None or not self.is_current(agent, generation):
+            return set()
+        before = picture.files()
+        picture.loaded.update(_paths(message.get("loaded")))
+        picture.opened.update(_paths(message.get("opened")))
+        new = picture.files() - before
+        if new:
+            self._index = None
+        return new
+
+    def on_exit(self, agent: str, generation: int, returncode: int) -> bool:
+        """An exit nobody asked for; True when it was the current process of a known agent."""
+        process = self.procs.get(agent)
+        if process is None or not self.is_current(agent, generation):
+            return False
+        clean_up_group(process)
+        self.emit(
+            Event("agent_exited", {"agent": agent, "pid": process.pid, "returncode": returncode})
+        )
+        return True
+
+    # -- dependency pictures --------------------------------------------------------------------
+
+    def _closure(self, agent: AgentDef, project: Project) -> Any:
+        roots = (agent.search_root, project.root)
+        return static_closure(self.scanner, agent.script, roots, project.root)
+
+    def refresh_closures(self, project: Project, names: Iterable[str] | None = None) -> None:
+        for name in names if names is not None else list(self.defs):
+            agent, picture = self.defs.get(name), self.pictures.get(name)
+            if agent is not None and picture is not None:
+                picture.closure = self._closure(agent, project)
+        self._index = None
+
+    def index(self) -> DependencyIndex:
+        if self._index is None:
+            self._index = DependencyIndex({n: p.files() for n, p in self.pictures.items()})
+        return self._index
+
+    def picture_dirs(self) -> set[Path]:
+        return {path.parent for picture in self.pictures.values() for path in picture.files()}
+
+
+def _paths(value: Any) -> list[Path]:
+    return [Path(p) for p in value] if isinstance(value, list) else []
+
+
+def _write_start_info(project: Project, agent: str, changes: Sequence[Path]) -> Path:
+    """The changed paths go through a private file, never an environment variable (E2BIG)."""
+    folder = project.private_dir / "run"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"{agent}.json"
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump({"changes": [str(p) for p in changes]}, handle)
+    os.replace(tmp, path)
+    return path

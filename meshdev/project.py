@@ -1,0 +1,104 @@
+"""A project as meshdev sees it: root, configuration, settings, watch rules and agents."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from meshdev.config import FileConfig, find_config, load_config
+from meshdev.discovery import Discovery, discover
+from meshdev.patterns import RulesInput, WatchRules
+from meshdev.problems import UsageError
+from meshdev.settings import Flags, Settings, resolve
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    paths: tuple[Path, ...]
+    config: FileConfig
+    settings: Settings
+    rules: WatchRules
+    discovery: Discovery
+
+    @property
+    def private_dir(self) -> Path:
+        """meshdev's own files (never watched; users git-ignore it)."""
+        return self.root / ".meshdev"
+
+
+def load_project(
+    paths: Sequence[Path],
+    config_path: Path | None,
+    env: Mapping[str, str],
+    flags: Flags,
+    cwd: Path,
+) -> Project:
+    """Everything `meshdev start` and `meshdev debug` need; UsageError on any bad input."""
+    targets = tuple(_existing(p, cwd) for p in (paths or [cwd]))
+    config = _config(targets, config_path, cwd)
+    settings = resolve(config, env, flags)
+    rules = make_rules(config, settings)
+    return Project(config.root, targets, config, settings, rules, discover(targets, config))
+
+
+def reload_config(project: Project, env: Mapping[str, str], flags: Flags) -> Project:
+    """The same project with its .meshwatch read again; UsageError leaves the caller's as it was."""
+    assert project.config.path is not None
+    config = load_config(project.config.path)
+    settings = resolve(config, env, flags)
+    rules = make_rules(config, settings)
+    return Project(
+        config.root, project.paths, config, settings, rules, discover(project.paths, config)
+    )
+
+
+def rediscover(project: Project) -> Project:
+    return Project(
+        project.root,
+        project.paths,
+        project.config,
+        project.settings,
+        project.rules,
+        discover(project.paths, project.config),
+    )
+
+
+def make_rules(config: FileConfig, settings: Settings) -> WatchRules:
+    return WatchRules(
+        RulesInput(
+            root=config.root,
+            include=config.include,
+            exclude=config.exclude,
+            log_only=config.log_only,
+            extensions=settings.watch_extensions,
+            agent_watch={a.name: a.watch for a in config.agents if a.watch},
+        )
+    )
+
+
+def _existing(path: Path, cwd: Path) -> Path:
+    full = (cwd / path).resolve()
+    if not full.exists():
+        raise UsageError.single(str(path), "no such file or folder; check the path")
+    return full
+
+
+def _config(targets: tuple[Path, ...], config_path: Path | None, cwd: Path) -> FileConfig:
+    if config_path is not None:
+        full = (cwd / config_path).resolve()
+        if not full.is_file():
+            raise UsageError.single(str(config_path), "no such file", "--config")
+        return load_config(full)
+    found = find_config(targets[0]) or find_config(cwd)
+    if found is not None:
+        return load_config(found)
+    return FileConfig(path=None, root=_default_root(targets[0], cwd.resolve()))
+
+
+def _default_root(first: Path, cwd: Path) -> Path:
+    """Without a .meshwatch: the cwd when the agents are inside it, else the agents' folder."""
+    if first == cwd or cwd in first.parents:
+        return cwd
+    return first if first.is_dir() else first.parent

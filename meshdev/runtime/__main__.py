@@ -1,0 +1,3 @@
+from meshdev.runtime.boot import main
+
+raise SystemExit(main())

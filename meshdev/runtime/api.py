@@ -1,0 +1,55 @@
+"""The in-agent API behind `import meshdev`. Without meshdev around, everything is a plain no-op."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+state: dict[str, Any] = {}
+
+_session: dict[str, Any] = {"reporter": None, "start_info": None, "ready": False}
+
+
+def attach(reporter: Any, start_info: str | None) -> None:
+    """Called once by the runtime boot when the process runs under meshdev."""
+    _session["reporter"] = reporter
+    _session["start_info"] = start_info
+
+
+def preserve(name: str, factory: Callable[[], T]) -> T:
+    """The object stored under `name`, made by `factory` the first time."""
+    if name not in state:
+        state[name] = factory()
+    value: T = state[name]
+    return value
+
+
+def ready() -> None:
+    """Say "I am serving": the reload that started this process is complete."""
+    reporter = _session["reporter"]
+    if reporter is None or _session["ready"]:
+        return
+    _session["ready"] = True
+    reporter.flush()
+    reporter.send({"t": "ready"})
+
+
+def changes() -> list[str]:
+    """The files whose change caused this start; [] on a first start or without meshdev."""
+    path = _session["start_info"]
+    if not path:
+        return []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            info = json.load(handle)
+    except (OSError, ValueError):
+        return []
+    found = info.get("changes", [])
+    return [str(p) for p in found] if isinstance(found, list) else []
+
+
+def under_meshdev() -> bool:
+    return _session["reporter"] is not None

@@ -1,0 +1,85 @@
+"""Start an agent under meshdev: `python -m meshdev.runtime SCRIPT [ARGS...]`.
+
+Runs SCRIPT as a real `__main__` module (so classes defined in it pickle, and `atexit` handlers see
+it), turns SIGTERM into a normal exit, reports dependencies, and guards against orphans.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+import types
+from typing import NoReturn
+
+from meshdev.runtime import api, lifeline, wiring
+from meshdev.runtime.report import Reporter
+
+TERMINATED = 128 + signal.SIGTERM
+
+
+def main() -> int:
+    if len(sys.argv) < 2:
+        print("usage: python -m meshdev.runtime SCRIPT [ARGS...]", file=sys.stderr)
+        return 2
+    script = os.path.abspath(sys.argv[1])
+    wiring_values = {name: os.environ.pop(name, "") for name in wiring.ALL}
+    signal.signal(signal.SIGTERM, _exit_normally)
+    _connect(wiring_values)
+    sys.argv = [script, *sys.argv[2:]]
+    _set_path(script, wiring_values[wiring.ROOT])
+    return _run(script)
+
+
+def _exit_normally(signum: int, frame: types.FrameType | None) -> NoReturn:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM is not negotiable
+    raise SystemExit(TERMINATED)
+
+
+def _connect(values: dict[str, str]) -> None:
+    fds = values[wiring.FDS]
+    if not fds:
+        return  # started by hand: run the script, nothing to report to
+    report_fd, lifeline_fd = (int(x) for x in fds.split(","))
+    for fd in (report_fd, lifeline_fd):
+        os.set_inheritable(fd, False)  # the agent's own children must not hold the pipes
+    grace = int(values[wiring.GRACE_MS] or "5000") / 1000
+    lifeline.guard(lifeline_fd, grace)
+    reporter = Reporter(report_fd, values[wiring.ROOT] or os.getcwd())
+    reporter.start()
+    api.attach(reporter, values[wiring.START_INFO] or None)
+    import atexit
+
+    atexit.register(reporter.flush)
+
+
+def _set_path(script: str, root: str) -> None:
+    sys.path[0] = os.path.dirname(script)
+    if root and root not in sys.path:
+        sys.path.insert(1, root)
+
+
+def _run(script: str) -> int:
+    module = types.ModuleType("__main__")
+    module.__file__ = script
+    module.__dict__["__builtins__"] = __builtins__
+    sys.modules["__main__"] = module
+    try:
+        with open(script, "rb") as handle:
+            code = compile(handle.read(), script, "exec")
+        exec(code, module.__dict__)
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        _print_from_script(exc, script)
+        return 1
+    return 0
+
+
+def _print_from_script(exc: BaseException, script: str) -> None:
+    """The traceback as `python SCRIPT` would print it: without meshdev's own frames."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != script:
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb)

@@ -1,0 +1,96 @@
+"""Tell meshdev, over the private pipe, which project files this agent really depends on.
+
+An audit hook notes project files opened for reading and that imports happened; a background
+thread wakes only when there is something new, batches it briefly, and writes one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from typing import Any
+
+_BATCH_SECONDS = 0.02
+
+
+class Reporter:
+    def __init__(self, fd: int, root: str) -> None:
+        self._fd = fd
+        self._prefix = os.path.join(root, "")
+        self._private = os.path.join(root, ".meshdev", "")
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._opened: set[str] = set()
+        self._sent_opened: set[str] = set()
+        self._sent_modules: set[str] = set()
+        self._broken = False
+
+    def start(self) -> None:
+        sys.addaudithook(self._audit)
+        threading.Thread(target=self._run, name="meshdev-report", daemon=True).start()
+        self._wake.set()
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = (json.dumps(message, separators=(",", ":")) + "\n").encode()
+        with self._lock:
+            self._write(data)
+
+    def flush(self) -> None:
+        """Send whatever is new now (at ready() and at exit)."""
+        loaded = self._new_modules()
+        opened = sorted(self._opened - self._sent_opened)
+        if loaded or opened:
+            self._sent_opened.update(opened)
+            self.send({"t": "files", "loaded": loaded, "opened": opened})
+
+    def _write(self, data: bytes) -> None:
+        if self._broken:
+            return
+        try:
+            while data:
+                data = data[os.write(self._fd, data) :]
+        except OSError:
+            self._broken = True  # meshdev is gone; the lifeline takes care of us
+
+    def _audit(self, event: str, args: tuple[Any, ...]) -> None:
+        if event == "import":
+            self._wake.set()
+        elif event == "open":
+            self._note_open(args)
+
+    def _note_open(self, args: tuple[Any, ...]) -> None:
+        path, _mode, flags = ((*args, None, None, None))[:3]
+        if not isinstance(path, str) or not isinstance(flags, int):
+            return
+        if flags & os.O_ACCMODE != os.O_RDONLY:
+            return  # files the agent writes (logs, databases) must never restart it
+        full = os.path.abspath(path)
+        if full.startswith(self._prefix) and not self._skip(full) and full not in self._opened:
+            self._opened.add(full)
+            self._wake.set()
+
+    def _skip(self, full: str) -> bool:
+        return full.startswith(self._private) or full.endswith((".pyc", ".pyo"))
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            threading.Event().wait(_BATCH_SECONDS)  # let a burst of imports settle
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # reporting must never break the agent
+                continue
+
+    def _new_modules(self) -> list[str]:
+        found = []
+        for module in list(sys.modules.values()):
+            path = getattr(module, "__file__", None)
+            if isinstance(path, str) and path.endswith(".py"):
+                full = os.path.abspath(path)
+                if full.startswith(self._prefix) and full not in self._sent_modules:
+                    self._sent_modules.add(full)
+                    found.append(full)
+        return sorted(found)

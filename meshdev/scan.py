@@ -1,0 +1,98 @@
+"""The folders to watch: only those a pattern or an agent's files can reach, each non-recursively.
+
+Watching folder by folder (instead of the root recursively) is what keeps a large node_modules or
+.venv beside the code from costing a single inotify watch. Pure apart from reading the tree.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from meshdev.patterns import WatchRules
+
+
+def is_virtualenv(folder: Path) -> bool:
+    return (folder / "pyvenv.cfg").is_file()
+
+
+def walk_dirs(rules: WatchRules, top: Path) -> Iterator[Path]:
+    """`top` and every folder below it that is not pruned (ignored, excluded, a virtualenv)."""
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        yield folder
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue  # vanished or unreadable: the watcher reports it if it matters
+        for entry in entries:
+            if _is_walkable(rules, entry):
+                stack.append(Path(entry.path))
+
+
+def _is_walkable(rules: WatchRules, entry: os.DirEntry[str]) -> bool:
+    try:
+        if not entry.is_dir(follow_symlinks=False):
+            return False
+    except OSError:
+        return False
+    rel = rules.relative(entry.path)
+    if rel is None or rules.prunes_dir(rel):
+        return False
+    return not is_virtualenv(Path(entry.path))
+
+
+def watched_dirs(rules: WatchRules, shallow: Iterable[Path] = ()) -> tuple[Path, ...]:
+    """Folders to watch: the trees under every pattern's base, plus the `shallow` folders alone.
+
+    The folders on the way from the root down to a base are watched too, so that a base that does
+    not exist yet is noticed the moment it is created.
+    """
+    found: set[Path] = set()
+    for base in sorted(rules.base_dirs()):
+        target = rules.root / base if base else rules.root
+        found.update(_existing_chain(rules.root, target))
+        if target.is_dir() and _chain_is_allowed(rules, base):
+            found.update(walk_dirs(rules, target))
+    for folder in shallow:
+        if folder.is_dir() and rules.relative(folder / "x") is not None:
+            found.update(_existing_chain(rules.root, folder))
+    return tuple(sorted(found))
+
+
+def _existing_chain(root: Path, target: Path) -> list[Path]:
+    """The root, then each existing folder on the way down to `target` (included if it exists)."""
+    chain = [root]
+    current = root
+    for part in target.relative_to(root).parts:
+        current = current / part
+        if not current.is_dir():
+            break
+        chain.append(current)
+    return chain
+
+
+def _chain_is_allowed(rules: WatchRules, base: str) -> bool:
+    parts = base.split("/") if base else []
+    return not any(rules.prunes_dir("/".join(parts[: i + 1])) for i in range(len(parts)))
+
+
+def files_under(rules: WatchRules, dirs: Iterable[Path]) -> list[Path]:
+    """The regular files directly inside each folder (for `debug watches`)."""
+    files: list[Path] = []
+    for folder in dirs:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        files.extend(Path(e.path) for e in entries if _is_file(e))
+    return sorted(files)
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False

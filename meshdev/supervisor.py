@@ -1,0 +1,362 @@
+"""The one loop: file events, agent reports and exits, and signals arrive on one queue; decisions
+are made by the pure core (debounce, plan) and carried out by the fleet.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from meshdev._version import __version__
+from meshdev.debounce import Coalescer
+from meshdev.discovery import AgentDef
+from meshdev.events import Event, EventSink
+from meshdev.fleet import Fleet
+from meshdev.plan import Plan, Situation, is_relevant, make_plan
+from meshdev.problems import UsageError
+from meshdev.process import Sinks, Spawner, install_signal_handlers, kill_now
+from meshdev.project import Project, rediscover, reload_config
+from meshdev.scan import watched_dirs
+from meshdev.settings import Flags
+from meshdev.watcher import STEP_MS, RawBatch, Watcher, WatchOptions
+
+LineSink = Callable[[str, str, str], None]
+
+
+@dataclass(frozen=True)
+class _Files:
+    batch: RawBatch
+
+
+@dataclass(frozen=True)
+class _Report:
+    agent: str
+    generation: int
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Exit:
+    agent: str
+    generation: int
+    returncode: int
+
+
+@dataclass(frozen=True)
+class _Signal:
+    signum: int
+
+
+@dataclass(frozen=True)
+class _WatchError:
+    message: str
+
+
+_Message = _Files | _Report | _Exit | _Signal | _WatchError
+
+
+class Supervisor:
+    def __init__(
+        self,
+        project: Project,
+        spawner: Spawner,
+        emit: EventSink,
+        on_line: LineSink,
+        env: Mapping[str, str],
+        flags: Flags,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.project = project
+        self.emit = emit
+        self.env = env
+        self.flags = flags
+        self.clock = clock
+        self.inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()  # reentrant: signal-safe
+        sinks = Sinks(line=on_line, report=self._post_report, exit=self._post_exit)
+        self.fleet = Fleet(spawner, sinks, emit, clock)
+        self.coalescer = self._coalescer()
+        self.watcher: Watcher | None = None
+        self.watched: tuple[Path, ...] = ()
+        self.exit_code: int | None = None
+        self.shutting_down = False
+        self.reloads = 0
+
+    # -- messages from other threads (must only enqueue) ----------------------------------------
+
+    def _post_report(self, agent: str, generation: int, message: dict[str, Any]) -> None:
+        self.inbox.put(_Report(agent, generation, message))
+
+    def _post_exit(self, agent: str, generation: int, returncode: int) -> None:
+        self.inbox.put(_Exit(agent, generation, returncode))
+
+    def _post_signal(self, signum: int) -> None:
+        if self.shutting_down:
+            kill_now(self.fleet.everything_alive())  # a second Ctrl-C: no more waiting
+        self.inbox.put(_Signal(signum))
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        install_signal_handlers(self._post_signal)
+        self._announce()
+        self.fleet.start(self.project.discovery.agents, self.project, "first start")
+        if self.project.settings.hot_reload:
+            self._start_watching()
+        while self.exit_code is None:
+            self._handle(self._next_message())
+            if self.coalescer.due(self.clock()):
+                self._reload(self.coalescer.take())
+        return self._shutdown()
+
+    def _next_message(self) -> _Message | None:
+        deadline = self.coalescer.deadline()
+        timeout = None if deadline is None else max(0.0, deadline - self.clock())
+        try:
+            return self.inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def _handle(self, message: _Message | None) -> None:
+        if isinstance(message, _Files):
+            self._on_files(message.batch)
+        elif isinstance(message, _Report):
+            self._on_report(message)
+        elif isinstance(message, _Exit):
+            self._on_exit(message)
+        elif isinstance(message, _Signal):
+            self.exit_code = 128 + message.signum
+        elif isinstance(message, _WatchError):
+            self.emit(Event("watch_error", {"message": message.message}))
+            self._rearm(force=True)
+
+    def _announce(self) -> None:
+        config = self.project.config.path
+        self.emit(
+            Event(
+                "meshdev_started",
+                {
+                    "version": __version__,
+                    "root": str(self.project.root),
+                    "config": str(config) if config else None,
+                    "agents": sorted(self.project.discovery.names()),
+                    "hot_reload": self.project.settings.hot_reload,
+                },
+            )
+        )
+
+    # -- watching -------------------------------------------------------------------------------
+
+    def _coalescer(self) -> Coalescer:
+        settings = self.project.settings
+        # watchfiles already waited STEP_MS of quiet before handing over a batch
+        quiet = max(0, settings.reload_delay_ms - STEP_MS) / 1000
+        return Coalescer(quiet, settings.reload_max_delay_ms / 1000)
+
+    def _start_watching(self) -> None:
+        options = WatchOptions(force_polling=self.project.settings.force_polling)
+        self.watcher = Watcher(
+            lambda b: self.inbox.put(_Files(b)), lambda m: self.inbox.put(_WatchError(m)), options
+        )
+        self._rearm(force=True)
+        self.emit(
+            Event(
+                "watching",
+                {
+                    "dirs": len(self.watched),
+                    "polling": self.watcher.polling,
+                    "poll_ms": options.poll_delay_ms,
+                    "reload_delay_ms": self.project.settings.reload_delay_ms,
+                },
+            )
+        )
+
+    def _rearm(self, force: bool = False) -> None:
+        if self.watcher is None:
+            return
+        shallow = {*self.fleet.picture_dirs(), *self.project.discovery.scanned_dirs}
+        dirs = watched_dirs(self.project.rules, shallow)
+        if force or dirs != self.watched:
+            self.watched = dirs
+            self.watcher.arm(dirs)
+
+    def _on_files(self, batch: RawBatch) -> None:
+        paths: list[Path] = []
+        dirs_changed = False
+        for kind, path in batch:
+            if kind == "added" and path.is_dir():
+                dirs_changed = True
+                paths.extend(p for p in path.rglob("*") if p.is_file())
+            elif kind == "deleted" and path in self.watched:
+                dirs_changed = True
+            paths.append(path)
+        if dirs_changed:
+            self._rearm()
+        rules, index = self.project.rules, self.fleet.index()
+        relevant = [p for p in paths if is_relevant(p, rules, index) or self._maybe_agent(p)]
+        self.coalescer.add(relevant, self.clock())
+
+    def _maybe_agent(self, path: Path) -> bool:
+        """A file whose coming or going can add or remove an agent."""
+        scanned = self.project.discovery.scanned_dirs
+        return path.parent in scanned or (
+            path.name == "__main__.py" and path.parent.parent in scanned
+        )
+
+    # -- agents' own news -----------------------------------------------------------------------
+
+    def _on_report(self, report: _Report) -> None:
+        kind = report.message.get("t")
+        if kind == "files":
+            new = self.fleet.on_report(report.agent, report.generation, report.message)
+            if new and not {p.parent for p in new} <= set(self.watched):
+                self._rearm()
+        elif kind == "ready" and self.fleet.is_current(report.agent, report.generation):
+            process = self.fleet.procs[report.agent]
+            self.emit(
+                Event(
+                    "agent_ready",
+                    {
+                        "agent": report.agent,
+                        "pid": process.pid,
+                        "seconds": round(self.clock() - process.started, 4),
+                    },
+                )
+            )
+
+    def _on_exit(self, exit_: _Exit) -> None:
+        self.fleet.on_exit(exit_.agent, exit_.generation, exit_.returncode)
+        if self.watcher is None and not self.fleet.everything_alive():
+            codes = [p.returncode or 0 for p in self.fleet.procs.values()]
+            self.exit_code = 0 if not any(codes) else 1  # nothing left to supervise
+
+    # -- reloading ------------------------------------------------------------------------------
+
+    def _reload(self, changed: list[Path]) -> None:
+        redefined = self._refresh_project(changed)
+        plan = make_plan(
+            changed,
+            Situation(
+                rules=self.project.rules,
+                index=self.fleet.index(),
+                running=list(self.fleet.defs),
+                discovered=self.project.discovery.names(),
+                redefined=redefined,
+            ),
+        )
+        self._report_plan(plan)
+        self._execute(plan, changed)
+        self.fleet.refresh_closures(self.project)
+        self._rearm()
+
+    def _refresh_project(self, changed: list[Path]) -> set[str]:
+        """Apply a changed .meshwatch or agent set; return agents whose definition changed."""
+        before = {a.name: a for a in self.project.discovery.agents}
+        config = self.project.config.path
+        try:
+            if config is not None and config in changed:
+                self.project = reload_config(self.project, self.env, self.flags)
+                self.coalescer = self._coalescer()
+                self.emit(Event("config_reloaded", {"file": str(config)}))
+            elif any(self._maybe_agent(p) for p in changed):
+                self.project = rediscover(self.project)
+        except UsageError as error:
+            kind = "config_error" if config in changed else "discovery_error"
+            self.emit(
+                Event(
+                    kind,
+                    {
+                        "file": str(config),
+                        "message": str(error),
+                        "problems": [str(p) for p in error.problems],
+                    },
+                )
+            )
+        return _redefined(before, {a.name: a for a in self.project.discovery.agents})
+
+    def _report_plan(self, plan: Plan) -> None:
+        rel = self._relative
+        if plan.log_only:
+            self.emit(Event("log_only", {"files": [rel(p) for p in plan.log_only]}))
+        if plan.unused:
+            self.emit(Event("unused", {"files": [rel(p) for p in plan.unused]}))
+        for name in plan.start:
+            agent = self.project.discovery.get(name)
+            self.emit(Event("agent_added", {"agent": name, "how": agent.how if agent else ""}))
+
+    def _execute(self, plan: Plan, changed: list[Path]) -> None:
+        if not (plan.restart or plan.stop or plan.start):
+            return
+        started = self.clock()
+        grace = self.project.settings.stop_grace_ms / 1000
+        self.fleet.stop([*plan.stop, *plan.restart], grace, reason="reload")
+        for name in plan.stop:
+            self.emit(Event("agent_removed", {"agent": name}))
+        self.fleet.forget(plan.stop)
+        self._start_restarted(plan)
+        self._start_new(plan, changed)
+        if plan.restart:
+            self.reloads += 1
+            files = sorted({self._relative(p) for ps in plan.restart.values() for p in ps})
+            self.emit(
+                Event(
+                    "reload",
+                    {
+                        "agents": list(plan.restart),
+                        "files": files,
+                        "seconds": round(self.clock() - started, 4),
+                    },
+                )
+            )
+
+    def _start_restarted(self, plan: Plan) -> None:
+        for name, causes in plan.restart.items():
+            agent = self.project.discovery.get(name)
+            if agent is not None:
+                why = ", ".join(self._relative(p) for p in causes[:3]) or "its settings"
+                self.fleet.start([agent], self.project, f"{why} changed", causes)
+
+    def _start_new(self, plan: Plan, changed: list[Path]) -> None:
+        agents = [a for a in map(self.project.discovery.get, plan.start) if a is not None]
+        self.fleet.start(agents, self.project, "new agent", changed)
+
+    def _relative(self, path: Path) -> str:
+        return self.project.rules.relative(path) or str(path)
+
+    # -- the end --------------------------------------------------------------------------------
+
+    def _shutdown(self) -> int:
+        self.shutting_down = True
+        if self.watcher is not None:
+            self.watcher.close()
+        alive = self.fleet.everything_alive()
+        grace = self.project.settings.stop_grace_ms / 1000
+        self.fleet.stop([p.agent for p in alive], grace, reason="shutdown")
+        code = self.exit_code if self.exit_code is not None else 1
+        self.emit(
+            Event(
+                "shutdown",
+                {
+                    "exit_code": code,
+                    "stopped": len(alive),
+                    "reloads": self.reloads,
+                    "signal": _signal_name(code),
+                },
+            )
+        )
+        return code
+
+
+def _redefined(before: dict[str, AgentDef], after: dict[str, AgentDef]) -> set[str]:
+    return {name for name, agent in after.items() if name in before and before[name] != agent}
+
+
+def _signal_name(code: int) -> str | None:
+    try:
+        return signal.Signals(code - 128).name if code > 128 else None
+    except ValueError:
+        return None

@@ -1,0 +1,105 @@
+"""File events from watchfiles, on a background thread, for an exact set of folders.
+
+Each folder is watched non-recursively (see scan.py for why). `arm()` replaces the set: the watch in
+progress stops and a new one starts. The only module of meshdev that uses watchfiles.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import watchfiles
+
+RawBatch = list[tuple[str, Path]]  # (added | modified | deleted, path)
+BatchSink = Callable[[RawBatch], None]
+ErrorSink = Callable[[str], None]
+
+# watchfiles groups raw events until STEP_MS pass without a new one; the real debounce is ours.
+STEP_MS = 20
+MAX_GROUP_MS = 200
+POLL_DELAY_MS = 300
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    force_polling: bool | None  # None: watchfiles decides (it polls on WSL)
+    poll_delay_ms: int = POLL_DELAY_MS
+
+
+def is_wsl() -> bool:
+    try:
+        return "microsoft" in os.uname().release.lower()
+    except AttributeError:
+        return False
+
+
+class Watcher:
+    def __init__(self, on_batch: BatchSink, on_error: ErrorSink, options: WatchOptions) -> None:
+        self._on_batch = on_batch
+        self._on_error = on_error
+        self._options = options
+        self._dirs: tuple[Path, ...] = ()
+        self._rearm = threading.Event()
+        self._closed = False
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="meshdev-watcher", daemon=True)
+        self._thread.start()
+
+    @property
+    def polling(self) -> bool:
+        return bool(self._options.force_polling) or (
+            self._options.force_polling is None and is_wsl()
+        )
+
+    def arm(self, dirs: Sequence[Path]) -> None:
+        with self._changed:
+            self._dirs = tuple(dirs)
+            self._rearm.set()
+            self._changed.notify()
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._rearm.set()
+            self._changed.notify()
+
+    def _next_dirs(self) -> tuple[Path, ...] | None:
+        with self._changed:
+            while not self._closed and not self._rearm.is_set():
+                self._changed.wait()
+            if self._closed:
+                return None
+            self._rearm.clear()
+            return self._dirs
+
+    def _run(self) -> None:
+        while True:
+            dirs = self._next_dirs()
+            if dirs is None:
+                return
+            if dirs:
+                self._watch(dirs)
+
+    def _watch(self, dirs: tuple[Path, ...]) -> None:
+        try:
+            for changes in watchfiles.watch(
+                *dirs,
+                watch_filter=None,
+                debounce=MAX_GROUP_MS,
+                step=STEP_MS,
+                stop_event=self._rearm,
+                recursive=False,
+                raise_interrupt=False,
+                force_polling=self._options.force_polling,
+                poll_delay_ms=self._options.poll_delay_ms,
+                ignore_permission_denied=True,
+            ):
+                self._on_batch([(change.name, Path(path)) for change, path in changes])
+        except FileNotFoundError as exc:
+            self._on_error(f"a watched folder vanished ({exc}); watching again")
+        except Exception as exc:  # the watcher must never take meshdev down
+            self._on_error(f"file watching failed: {exc}; watching again")
