@@ -200,6 +200,17 @@ def _watching(e: Event) -> tuple[str, str]:
     )
 
 
+def _batch(e: Event) -> tuple[str, str]:
+    """One summary line for a storm; ordinary saves are already told by the other events."""
+    if e["count"] < _STORM:
+        return "", ""
+    touched = ", ".join(e["restarted"]) or "no agent"
+    return f"{e['count']} files changed; restarted {touched}", "bold"
+
+
+_STORM = 20
+
+
 def _simple(template: str, style: str = "") -> Callable[[Event], tuple[str, str]]:
     def render(e: Event) -> tuple[str, str]:
         values: dict[str, Any] = dict(e.fields)
@@ -226,5 +237,6 @@ _RENDERERS: dict[str, Callable[[Event], tuple[str, str]]] = {
     "discovery_error": _simple("{message}", "bold red"),
     "watch_error": _simple("{message}", "yellow"),
     "warning": _simple("{message}", "yellow"),
+    "batch": _batch,
     "shutdown": _simple("stopped {stopped} agent(s); exit code {exit_code}", "bold"),
 }

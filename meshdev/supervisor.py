@@ -26,6 +26,7 @@ from meshdev.settings import Flags
 from meshdev.watcher import STEP_MS, RawBatch, Watcher, WatchOptions
 
 LineSink = Callable[[str, str, str], None]
+_BATCH_FILES_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ class Supervisor:
         self.fleet.start(self.project.discovery.agents, self.project, "first start")
         if self.project.settings.hot_reload:
             self._start_watching()
+        else:
+            self.emit(Event("watching", {"enabled": False, "dirs": 0, "reload_delay_ms": 0}))
         while self.exit_code is None:
             self._handle(self._next_message())
             if self.coalescer.due(self.clock()):
@@ -167,6 +170,7 @@ class Supervisor:
             Event(
                 "watching",
                 {
+                    "enabled": True,
                     "dirs": len(self.watched),
                     "polling": self.watcher.polling,
                     "poll_ms": options.poll_delay_ms,
@@ -252,6 +256,22 @@ class Supervisor:
         self._execute(plan, changed)
         self.fleet.refresh_closures(self.project)
         self._rearm()
+        self._summarise(changed, plan)
+
+    def _summarise(self, changed: list[Path], plan: Plan) -> None:
+        files = [self._relative(p) for p in changed]
+        self.emit(
+            Event(
+                "batch",
+                {
+                    "count": len(files),
+                    "files": files[:_BATCH_FILES_SHOWN],
+                    "restarted": list(plan.restart),
+                    "started": list(plan.start),
+                    "stopped": list(plan.stop),
+                },
+            )
+        )
 
     def _refresh_project(self, changed: list[Path]) -> set[str]:
         """Apply a changed .meshwatch or agent set; return agents whose definition changed."""

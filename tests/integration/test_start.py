@@ -1,0 +1,324 @@
+"""`meshdev start` with real agent processes, real file writes and real process ids."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import Meshdev, agent_source, append, is_alive, wait_until, write
+
+Run = Callable[..., Meshdev]
+
+MESHWATCH = """
+include:
+  - "*.py"
+  - "lib/**/*.py"
+  - "conf/*.yaml"
+log_only:
+  - "*.md"
+reload_delay: 150
+stop_grace: 1000
+"""
+
+
+@pytest.fixture
+def mesh(tmp_path: Path) -> Path:
+    """alpha imports lib.shared; beta imports lib.mid which imports lib.shared; gamma imports a
+    helper beside it and opens conf/gamma.yaml."""
+    write(tmp_path / ".meshwatch", MESHWATCH)
+    write(tmp_path / "lib/__init__.py", "")
+    write(tmp_path / "lib/shared.py", "VALUE = 1\n")
+    write(tmp_path / "lib/mid.py", "from lib.shared import VALUE\n")
+    write(tmp_path / "lib/unused.py", "X = 1\n")
+    write(tmp_path / "conf/gamma.yaml", "colour: blue\n")
+    write(tmp_path / "agents/helper_gamma.py", "def helper():\n    return 1\n")
+    write(tmp_path / "agents/alpha.py", agent_source("from lib import shared"))
+    write(tmp_path / "agents/beta.py", agent_source("from lib import mid"))
+    write(
+        tmp_path / "agents/gamma.py",
+        agent_source(
+            "import helper_gamma",
+            "colour = open(os.path.join(os.path.dirname(__file__), '..', 'conf', 'gamma.yaml')).read()",
+        ),
+    )
+    return tmp_path
+
+
+def start_mesh(run: Run, *extra: str, env: dict[str, str] | None = None) -> Meshdev:
+    return run("agents", *extra, env=env, wait_ready=("alpha", "beta", "gamma"))
+
+
+def starts(md: Meshdev, agent: str) -> int:
+    return len(md.events("agent_started", agent=agent))
+
+
+def test_a_module_used_by_one_agent_restarts_that_agent_alone(mesh: Path, meshdev_run: Run) -> None:
+    md = start_mesh(meshdev_run)
+    before = md.pids()
+    append(mesh / "agents/helper_gamma.py", "# edited\n")
+    reload = md.wait_event("reload")
+    assert reload["agents"] == ["gamma"]
+    assert reload["files"] == ["agents/helper_gamma.py"]
+    md.barrier()
+    after = md.pids()
+    assert after["alpha"] == before["alpha"] and after["beta"] == before["beta"]
+    assert after["gamma"] != before["gamma"]
+    assert is_alive(after["alpha"]) and is_alive(after["beta"]) and is_alive(after["gamma"])
+    assert not is_alive(before["gamma"])
+
+
+def test_the_shared_module_restarts_exactly_its_importers_once_each(
+    mesh: Path, meshdev_run: Run
+) -> None:
+    md = start_mesh(meshdev_run)
+    append(mesh / "lib/shared.py", "# edited\n")
+    reload = md.wait_event("reload")
+    assert reload["agents"] == ["alpha", "beta"]  # beta only through lib.mid
+    md.barrier()
+    assert (starts(md, "alpha"), starts(md, "beta"), starts(md, "gamma")) == (2, 2, 1)
+
+
+def test_a_module_no_agent_loaded_restarts_nothing(mesh: Path, meshdev_run: Run) -> None:
+    md = start_mesh(meshdev_run)
+    append(mesh / "lib/unused.py", "# edited\n")
+    unused = md.wait_event("unused")
+    assert unused["files"] == ["lib/unused.py"]
+    md.barrier()
+    assert not md.events("reload")
+
+
+def test_a_log_only_file_is_only_logged(mesh: Path, meshdev_run: Run) -> None:
+    md = start_mesh(meshdev_run)
+    write(mesh / "NOTES.md", "hello\n")
+    assert md.wait_event("log_only")["files"] == ["NOTES.md"]
+    md.barrier()
+    assert not md.events("reload")
+    assert "NOTES.md changed (log only)" in md.output()
+
+
+def test_a_yaml_file_an_agent_opened_restarts_that_agent_alone(
+    mesh: Path, meshdev_run: Run
+) -> None:
+    md = start_mesh(meshdev_run)
+    write(mesh / "conf/gamma.yaml", "colour: red\n")
+    reload = md.wait_event("reload")
+    assert reload["agents"] == ["gamma"]
+    md.barrier()
+    assert (starts(md, "alpha"), starts(md, "beta"), starts(md, "gamma")) == (1, 1, 2)
+
+
+def test_twenty_quick_saves_give_one_restart_per_agent(mesh: Path, meshdev_run: Run) -> None:
+    md = start_mesh(meshdev_run)
+    for i in range(20):
+        append(mesh / "lib/shared.py", f"# save {i}\n")
+    md.wait_event("reload")
+    md.barrier()
+    assert (starts(md, "alpha"), starts(md, "beta"), starts(md, "gamma")) == (2, 2, 1)
+    assert len(md.events("reload")) == 1
+
+
+def test_an_atomic_rename_save_gives_one_restart(mesh: Path, meshdev_run: Run) -> None:
+    md = start_mesh(meshdev_run)
+    script = mesh / "agents/alpha.py"
+    temp = mesh / "agents/.alpha.py.tmp"
+    temp.write_text(script.read_text() + "# saved atomically\n")
+    os.replace(temp, script)
+    assert md.wait_event("reload")["agents"] == ["alpha"]
+    md.barrier()
+    assert starts(md, "alpha") == 2 and len(md.events("reload")) == 1
+
+
+def test_a_new_agent_file_starts_and_a_deleted_one_stops(mesh: Path, meshdev_run: Run) -> None:
+    md = start_mesh(meshdev_run)
+    write(mesh / "agents/delta.py", agent_source())
+    md.wait_event("agent_ready", agent="delta")
+    delta = md.pid("delta")
+    assert is_alive(delta)
+    (mesh / "agents/delta.py").unlink()
+    md.wait_event("agent_removed", agent="delta")
+    assert not is_alive(delta)
+    write(mesh / "agents/helper_two.py", "X = 1\n")  # a plain module is not an agent
+    md.barrier()
+    assert "helper_two" not in md.pids()
+
+
+def test_meshwatch_edits_apply_live_and_a_broken_edit_keeps_the_old_config(
+    mesh: Path, meshdev_run: Run
+) -> None:
+    md = start_mesh(meshdev_run)
+    write(mesh / ".meshwatch", MESHWATCH.replace('  - "*.md"', '  - "*.md"\n  - "conf/*.yaml"'))
+    md.wait_event("config_reloaded")
+    write(mesh / "conf/gamma.yaml", "colour: green\n")
+    md.wait_event("log_only", files=["conf/gamma.yaml"])
+
+    mark = md.mark()
+    broken = MESHWATCH.replace('  - "*.md"', '  - "*.md"\n  - "conf/*.yaml"')
+    write(mesh / ".meshwatch", broken.replace("reload_delay: 150", "reload_delay: soon"))
+    error = md.wait_event("config_error", after=mark)
+    assert any(".meshwatch:8: reload_delay:" in p for p in error["problems"]), error
+    write(mesh / "conf/gamma.yaml", "colour: yellow\n")  # still log-only under the old config
+    md.wait_event("log_only", files=["conf/gamma.yaml"], after=mark)
+    md.barrier()
+    assert not md.events("reload")
+    assert "Traceback" not in md.output()
+
+
+STUBBORN = agent_source(
+    "import signal, subprocess",
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "child = subprocess.Popen([sys.executable, '-c', 'import signal, time; "
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)'])\n"
+    "open(os.path.join(os.path.dirname(__file__), 'grandchild.pid'), 'w').write(str(child.pid))",
+)
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_every_agent_and_its_group(
+    mesh: Path, meshdev_run: Run, sig: int, code: int
+) -> None:
+    write(mesh / "agents/stubborn.py", STUBBORN)
+    md = meshdev_run("agents", wait_ready=("alpha", "beta", "gamma", "stubborn"))
+    grandchild = int(wait_until(lambda: _read(mesh / "agents/grandchild.pid"), "grandchild pid"))
+    pids = md.pids()
+    assert md.signal(sig) == code
+    for pid in [*pids.values(), grandchild]:
+        wait_until(lambda pid=pid: not is_alive(pid), f"pid {pid} gone", context=md.context)
+    stopped = {e["agent"]: e for e in md.events("agent_stopped")}
+    assert stopped["stubborn"]["killed"] is True  # ignored SIGTERM: SIGKILL after the grace
+    assert stopped["alpha"]["killed"] is False
+    assert md.events("shutdown")[-1]["exit_code"] == code
+
+
+def test_kill_9_of_meshdev_leaves_no_agent_and_no_grandchild(
+    mesh: Path, meshdev_run: Run
+) -> None:
+    write(mesh / "agents/stubborn.py", STUBBORN)
+    md = meshdev_run("agents", wait_ready=("alpha", "beta", "gamma", "stubborn"))
+    grandchild = int(wait_until(lambda: _read(mesh / "agents/grandchild.pid"), "grandchild pid"))
+    pids = md.pids()
+    assert md.proc is not None
+    md.proc.kill()
+    md.proc.wait()
+    for pid in [*pids.values(), grandchild]:
+        wait_until(lambda pid=pid: not is_alive(pid), f"orphan {pid} gone", context=md.context)
+
+
+def test_a_stop_runs_the_agents_atexit_and_finally(mesh: Path, meshdev_run: Run) -> None:
+    write(
+        mesh / "agents/tidy.py",
+        """
+        import atexit, os, time
+        import meshdev
+        here = os.path.dirname(__file__)
+        atexit.register(lambda: open(os.path.join(here, "atexit.ran"), "w").close())
+        meshdev.ready()
+        try:
+            while True:
+                time.sleep(1)
+        finally:
+            open(os.path.join(here, "finally.ran"), "w").close()
+        """,
+    )
+    md = meshdev_run("agents/tidy.py", wait_ready=("tidy",))
+    assert md.signal(signal.SIGTERM) == 143
+    assert (mesh / "agents/atexit.ran").exists() and (mesh / "agents/finally.ran").exists()
+    assert md.events("agent_stopped", agent="tidy")[0]["killed"] is False
+
+
+def test_no_reload_runs_and_supervises_without_watching(mesh: Path, meshdev_run: Run) -> None:
+    write(
+        mesh / "agents/ticker.py",
+        agent_source(body="", imports="")
+        .replace("time.sleep(1)", "print('tick', flush=True); time.sleep(0.05)"),
+    )
+    md = meshdev_run("agents/ticker.py", "--no-reload", wait_ready=("ticker",))
+    assert md.events("watching")[0]["enabled"] is False
+    append(mesh / "agents/ticker.py", "# edited\n")
+    ticks = md.output().count("tick")
+    # the agent's own ticks are the clock: 20 of them (1 s) is far past reload_delay
+    wait_until(lambda: md.output().count("tick") > ticks + 20, "20 more ticks", context=md.context)
+    assert starts(md, "ticker") == 1
+
+
+def test_environment_variables_and_their_aliases(mesh: Path, meshdev_run: Run) -> None:
+    md = start_mesh(meshdev_run, env={"MCP_MESH_RELOAD_DELAY": "234"})
+    assert md.events("watching")[0]["reload_delay_ms"] == 234
+    md2 = meshdev_run(
+        "agents/alpha.py", env={"MESHDEV_RELOAD_DELAY": "345", "MCP_MESH_RELOAD_DELAY": "1"},
+        wait_ready=("alpha",), root=mesh / "agents", cwd=mesh,
+    )
+    assert md2.events("watching")[0]["reload_delay_ms"] == 345
+
+
+def test_flags_beat_the_environment(mesh: Path, meshdev_run: Run) -> None:
+    md = start_mesh(meshdev_run, "--reload-delay", "77", env={"MESHDEV_RELOAD_DELAY": "999"})
+    assert md.events("watching")[0]["reload_delay_ms"] == 77
+    md2 = meshdev_run(
+        "agents/alpha.py", env={"MCP_MESH_ENABLE_HOT_RELOAD": "false"}, wait_ready=("alpha",),
+        root=mesh / "agents", cwd=mesh,
+    )
+    assert md2.events("watching")[0]["enabled"] is False
+
+
+def test_config_flag_chooses_the_meshwatch_and_the_root(tmp_path: Path, meshdev_run: Run) -> None:
+    write(tmp_path / "elsewhere/.meshwatch", "reload_delay: 123\n")
+    write(tmp_path / "elsewhere/lib/__init__.py", "")
+    write(tmp_path / "elsewhere/lib/thing.py", "X = 1\n")
+    write(tmp_path / "agents/solo.py", agent_source("from lib import thing"))
+    md = meshdev_run("agents", "--config", "elsewhere/.meshwatch", wait_ready=("solo",))
+    started = md.events("meshdev_started")[0]
+    assert started["root"] == str((tmp_path / "elsewhere").resolve())
+    assert md.events("watching")[0]["reload_delay_ms"] == 123
+
+
+def _read(path: Path) -> str | None:
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return text or None
+
+
+def _meshdev(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "meshdev", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=30, env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+def test_a_bad_meshwatch_is_one_clear_message_and_exit_2(tmp_path: Path) -> None:
+    write(tmp_path / ".meshwatch", "include:\n  - '*.py'\ninclde: x\nreload_delay: -1\n")
+    write(tmp_path / "a.py", agent_source())
+    result = _meshdev("start", "a.py", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    assert ".meshwatch:3: inclde: unknown key; did you mean 'include'?" in result.stderr
+    assert ".meshwatch:4: reload_delay:" in result.stderr
+
+
+def test_a_missing_path_and_a_folder_without_agents_exit_2(tmp_path: Path) -> None:
+    missing = _meshdev("start", "nowhere/", cwd=tmp_path)
+    assert missing.returncode == 2 and "nowhere" in missing.stderr
+    write(tmp_path / "empty/helper.py", "X = 1\n")
+    empty = _meshdev("start", "empty", cwd=tmp_path)
+    assert empty.returncode == 2 and "no agents found" in empty.stderr
+    assert "Traceback" not in missing.stderr + empty.stderr
+
+
+def test_refresh_strategy_is_refused_clearly(tmp_path: Path) -> None:
+    write(tmp_path / "a.py", agent_source())
+    result = subprocess.run(
+        [sys.executable, "-m", "meshdev", "start", "a.py"], cwd=tmp_path, capture_output=True,
+        text=True, timeout=30, env={**os.environ, "MESHDEV_RELOAD_STRATEGY": "refresh"},
+    )
+    assert result.returncode == 2 and "'refresh'" in result.stderr
+
+
+def test_version_and_module_entry_point(tmp_path: Path) -> None:
+    result = _meshdev("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("meshdev ")
