@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -19,7 +20,9 @@ DEFAULT_TIMEOUT = 15.0
 
 
 def wait_until(
-    condition: Callable[[], Any], what: str, timeout: float = DEFAULT_TIMEOUT,
+    condition: Callable[[], Any],
+    what: str,
+    timeout: float = DEFAULT_TIMEOUT,
     context: Callable[[], str] = lambda: "",
 ) -> Any:
     """Poll `condition` until it returns something truthy; fail with `context()` at the deadline."""
@@ -45,10 +48,8 @@ def is_alive(pid: int) -> bool:
 
 def kill_group(pid: int) -> None:
     for sig in (signal.SIGKILL,):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def write(path: Path, text: str) -> Path:
@@ -98,10 +99,21 @@ class Meshdev:
         env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **self.env}
         with self.output_path.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "meshdev", "start", *self.args,
-                 "--events", str(self.events_path)],
-                cwd=self.cwd or self.root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "meshdev",
+                    "start",
+                    *self.args,
+                    "--events",
+                    str(self.events_path),
+                ],
+                cwd=self.cwd or self.root,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         for agent in wait_ready:
             self.wait_event("agent_ready", agent=agent)
@@ -116,7 +128,8 @@ class Meshdev:
             return []
         found = [json.loads(line) for line in lines if line.strip()]
         return [
-            e for e in found
+            e
+            for e in found
             if (kind is None or e["event"] == kind) and all(e.get(k) == v for k, v in match.items())
         ]
 
@@ -130,16 +143,22 @@ class Meshdev:
         events = "\n".join(json.dumps(e) for e in self.events()[-40:])
         return f"--- meshdev output ---\n{self.output()[-6000:]}\n--- last events ---\n{events}"
 
-    def wait_event(self, kind: str, timeout: float = DEFAULT_TIMEOUT, after: int = 0,
-                   **match: Any) -> dict[str, Any]:
+    def wait_event(
+        self, kind: str, timeout: float = DEFAULT_TIMEOUT, after: int = 0, **match: Any
+    ) -> dict[str, Any]:
         """The first matching event among those after the first `after` events of every kind."""
+
         def found() -> dict[str, Any] | None:
             events = self.events()[after:]
-            hits = [e for e in events if e["event"] == kind
-                    and all(e.get(k) == v for k, v in match.items())]
+            hits = [
+                e
+                for e in events
+                if e["event"] == kind and all(e.get(k) == v for k, v in match.items())
+            ]
             if not hits and self.exited():
                 raise AssertionError(f"meshdev exited before {kind} {match}\n{self.context()}")
             return hits[0] if hits else None
+
         return wait_until(found, f"event {kind} {match}", timeout, self.context)  # type: ignore[no-any-return]
 
     def exited(self) -> bool:
@@ -168,7 +187,9 @@ class Meshdev:
         write(self.root / name, "barrier\n")
         wait_until(
             lambda: any(name in e["files"] for e in self.events("batch")),
-            f"the batch holding {name}", DEFAULT_TIMEOUT, self.context,
+            f"the batch holding {name}",
+            DEFAULT_TIMEOUT,
+            self.context,
         )
 
     # -- ending ---------------------------------------------------------------------------------
@@ -182,9 +203,7 @@ class Meshdev:
         """Kill meshdev and every agent group it ever started, by process group."""
         if self.proc is not None:
             kill_group(self.proc.pid)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
         for event in self.events("agent_started"):
             kill_group(int(event["pid"]))

@@ -43,7 +43,8 @@ def mesh(tmp_path: Path) -> Path:
         tmp_path / "agents/gamma.py",
         agent_source(
             "import helper_gamma",
-            "colour = open(os.path.join(os.path.dirname(__file__), '..', 'conf', 'gamma.yaml')).read()",
+            "here = os.path.dirname(__file__)\n"
+            "colour = open(os.path.join(here, '..', 'conf', 'gamma.yaml')).read()",
         ),
     )
     return tmp_path
@@ -194,9 +195,7 @@ def test_a_signal_stops_every_agent_and_its_group(
     assert md.events("shutdown")[-1]["exit_code"] == code
 
 
-def test_kill_9_of_meshdev_leaves_no_agent_and_no_grandchild(
-    mesh: Path, meshdev_run: Run
-) -> None:
+def test_kill_9_of_meshdev_leaves_no_agent_and_no_grandchild(mesh: Path, meshdev_run: Run) -> None:
     write(mesh / "agents/stubborn.py", STUBBORN)
     md = meshdev_run("agents", wait_ready=("alpha", "beta", "gamma", "stubborn"))
     grandchild = int(wait_until(lambda: _read(mesh / "agents/grandchild.pid"), "grandchild pid"))
@@ -233,8 +232,9 @@ def test_a_stop_runs_the_agents_atexit_and_finally(mesh: Path, meshdev_run: Run)
 def test_no_reload_runs_and_supervises_without_watching(mesh: Path, meshdev_run: Run) -> None:
     write(
         mesh / "agents/ticker.py",
-        agent_source(body="", imports="")
-        .replace("time.sleep(1)", "print('tick', flush=True); time.sleep(0.05)"),
+        agent_source(body="", imports="").replace(
+            "time.sleep(1)", "print('tick', flush=True); time.sleep(0.05)"
+        ),
     )
     md = meshdev_run("agents/ticker.py", "--no-reload", wait_ready=("ticker",))
     assert md.events("watching")[0]["enabled"] is False
@@ -249,8 +249,11 @@ def test_environment_variables_and_their_aliases(mesh: Path, meshdev_run: Run) -
     md = start_mesh(meshdev_run, env={"MCP_MESH_RELOAD_DELAY": "234"})
     assert md.events("watching")[0]["reload_delay_ms"] == 234
     md2 = meshdev_run(
-        "agents/alpha.py", env={"MESHDEV_RELOAD_DELAY": "345", "MCP_MESH_RELOAD_DELAY": "1"},
-        wait_ready=("alpha",), root=mesh / "agents", cwd=mesh,
+        "agents/alpha.py",
+        env={"MESHDEV_RELOAD_DELAY": "345", "MCP_MESH_RELOAD_DELAY": "1"},
+        wait_ready=("alpha",),
+        root=mesh / "agents",
+        cwd=mesh,
     )
     assert md2.events("watching")[0]["reload_delay_ms"] == 345
 
@@ -259,8 +262,11 @@ def test_flags_beat_the_environment(mesh: Path, meshdev_run: Run) -> None:
     md = start_mesh(meshdev_run, "--reload-delay", "77", env={"MESHDEV_RELOAD_DELAY": "999"})
     assert md.events("watching")[0]["reload_delay_ms"] == 77
     md2 = meshdev_run(
-        "agents/alpha.py", env={"MCP_MESH_ENABLE_HOT_RELOAD": "false"}, wait_ready=("alpha",),
-        root=mesh / "agents", cwd=mesh,
+        "agents/alpha.py",
+        env={"MCP_MESH_ENABLE_HOT_RELOAD": "false"},
+        wait_ready=("alpha",),
+        root=mesh / "agents",
+        cwd=mesh,
     )
     assert md2.events("watching")[0]["enabled"] is False
 
@@ -286,8 +292,12 @@ def _read(path: Path) -> str | None:
 
 def _meshdev(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "meshdev", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=30, env={**os.environ, "NO_COLOR": "1"},
+        [sys.executable, "-m", "meshdev", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "NO_COLOR": "1"},
     )
 
 
@@ -313,8 +323,12 @@ def test_a_missing_path_and_a_folder_without_agents_exit_2(tmp_path: Path) -> No
 def test_refresh_strategy_is_refused_clearly(tmp_path: Path) -> None:
     write(tmp_path / "a.py", agent_source())
     result = subprocess.run(
-        [sys.executable, "-m", "meshdev", "start", "a.py"], cwd=tmp_path, capture_output=True,
-        text=True, timeout=30, env={**os.environ, "MESHDEV_RELOAD_STRATEGY": "refresh"},
+        [sys.executable, "-m", "meshdev", "start", "a.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "MESHDEV_RELOAD_STRATEGY": "refresh"},
     )
     assert result.returncode == 2 and "'refresh'" in result.stderr
 

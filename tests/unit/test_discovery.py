@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from meshdev.config import AgentSpec, FileConfig
+from meshdev.discovery import discover, unmatched_specs
+from meshdev.problems import UsageError
+
+MAIN = 'if __name__ == "__main__":\n    pass\n'
+
+
+def make(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def config(root: Path, *agents: AgentSpec) -> FileConfig:
+    return FileConfig(path=root / ".meshwatch", root=root, agents=agents)
+
+
+def test_runnable_files_and_main_folders_are_agents_helpers_are_not(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "a/alpha.py": MAIN,
+            "a/beta.py": "import mesh\n@mesh.agent(name='b')\nclass B: pass\n",
+            "a/gamma/__main__.py": "print(1)\n",
+            "a/_private.py": MAIN,
+            "a/test_alpha.py": MAIN,
+            "a/conftest.py": MAIN,
+            "a/plain.py": "X = 1\n",
+            "a/lib/x.py": "",
+            "a/notes.txt": "",
+        },
+    )
+    found = discover([tmp_path / "a"], config(tmp_path))
+    assert [(a.name, a.how) for a in found.agents] == [
+        ("alpha", 'has an `if __name__ == "__main__":` block'),
+        ("beta", "has an agent decorator"),
+        ("gamma", "folder with __main__.py"),
+    ]
+    why = {s.path.name: s.why for s in found.skipped}
+    assert why == {
+        "_private.py": "private helper (name starts with _)",
+        "conftest.py": "conftest.py is never an agent",
+        "lib": "folder without __main__.py",
+        "plain.py": "plain module: no __main__ block or agent decorator",
+        "test_alpha.py": "test file",
+    }
+    assert found.scanned_dirs == (tmp_path / "a",)
+
+
+def test_a_half_typed_agent_stays_an_agent(tmp_path: Path) -> None:
+    make(tmp_path, {"alpha.py": 'def broken(:\nif __name__ == "__main__":\n    pass\n'})
+    found = discover([tmp_path], config(tmp_path))
+    assert found.names() == {"alpha"}
+
+
+def test_a_named_file_is_an_agent_whatever_it_holds(tmp_path: Path) -> None:
+    make(tmp_path, {"plain.py": "X = 1\n"})
+    assert discover([tmp_path / "plain.py"], config(tmp_path)).names() == {"plain"}
+
+
+def test_named_non_python_file_and_missing_file(tmp_path: Path) -> None:
+    make(tmp_path, {"a.txt": ""})
+    with pytest.raises(UsageError, match="not a Python file"):
+        discover([tmp_path / "a.txt"], config(tmp_path))
+    with pytest.raises(UsageError, match="no such file"):
+        discover([tmp_path / "nope.py"], config(tmp_path))
+
+
+def test_two_agents_with_one_name_are_refused(tmp_path: Path) -> None:
+    make(tmp_path, {"x/alpha.py": MAIN, "y/alpha.py": MAIN})
+    with pytest.raises(UsageError, match="another agent is also named 'alpha'"):
+        discover([tmp_path / "x", tmp_path / "y"], config(tmp_path))
+
+
+def test_meshwatch_agents_add_paths_and_settings(tmp_path: Path) -> None:
+    make(tmp_path, {"a/alpha.py": MAIN, "svc/worker.py": "X = 1\n"})
+    cfg = config(
+        tmp_path,
+        AgentSpec("alpha", args=("--port", "1"), env=(("A", "1"),), watch=("p/*.txt",)),
+        AgentSpec("worker", path="svc/worker.py"),
+        AgentSpec("ghost"),
+    )
+    found = discover([tmp_path / "a"], cfg)
+    alpha = found.get("alpha")
+    assert alpha is not None and alpha.args == ("--port", "1") and alpha.watch == ("p/*.txt",)
+    worker = found.get("worker")
+    assert worker is not None and worker.how == "listed in .meshwatch"
+    assert unmatched_specs(found, cfg) == ["ghost"]
+
+
+def test_a_listed_path_that_does_not_exist(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"agents\.w\.path"):
+        discover([], config(tmp_path, AgentSpec("w", path="nope.py")))

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from meshdev.patterns import RulesInput, Verdict, WatchRules, static_base
+
+ROOT = Path("/project")
+
+
+def rules(
+    include: tuple[str, ...] | None = None,
+    exclude: tuple[str, ...] = (),
+    log_only: tuple[str, ...] = (),
+    watch: dict[str, tuple[str, ...]] | None = None,
+) -> WatchRules:
+    return WatchRules(RulesInput(ROOT, include, exclude, log_only, (".py",), watch or {}))
+
+
+def verdict(r: WatchRules, rel: str) -> Verdict:
+    return r.decide(ROOT / rel).verdict
+
+
+def test_default_include_is_the_watched_extensions() -> None:
+    r = rules()
+    assert verdict(r, "agents/a.py") is Verdict.RELOAD
+    assert verdict(r, "notes.txt") is Verdict.UNWATCHED
+    assert r.decide(ROOT / "a.py").source == "watch_extensions"
+
+
+def test_exclude_beats_log_only_beats_include() -> None:
+    r = rules(include=("**/*",), exclude=("secret/",), log_only=("*.md",))
+    assert verdict(r, "secret/x.py") is Verdict.EXCLUDED
+    assert verdict(r, "docs/a.md") is Verdict.LOG_ONLY
+    assert verdict(r, "lib/x.py") is Verdict.RELOAD
+
+
+def test_negation_inside_a_list_works_like_gitignore() -> None:
+    r = rules(exclude=("**/test_*.py", "!keep/test_me.py"))
+    assert verdict(r, "a/test_x.py") is Verdict.EXCLUDED
+    assert verdict(r, "keep/test_me.py") is Verdict.RELOAD
+
+
+def test_the_deciding_pattern_is_named() -> None:
+    decision = rules(include=("lib/**/*.py",)).decide(ROOT / "lib/a/b.py")
+    assert decision.explain() == "reload (matches include pattern 'lib/**/*.py')"
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        ".git/index",
+        "a/__pycache__/m.cpython-311.pyc",
+        "m.pyc",
+        "node_modules/x/index.py",
+        ".venv/lib/site.py",
+        ".meshdev/state/a.state",
+        ".mypy_cache/x.py",
+        "agents/.alpha.py.swp",
+        "agents/.alpha.py.swx",
+        "agents/alpha.py~",
+        "agents/4913",
+        "agents/.#alpha.py",
+        "agents/#alpha.py#",
+        "agents/alpha.py___jb_tmp___",
+        "agents/alpha.py___jb_old___",
+        "agents/alpha.py.kate-swp",
+        "agents/.goutputstream-AB12",
+        "agents/alpha.py.tmp",
+    ],
+)
+def test_builtin_ignores_cover_vcs_caches_envs_bytecode_meshdev_and_editor_files(rel: str) -> None:
+    assert verdict(rules(include=("**/*",)), rel) is Verdict.EXCLUDED
+
+
+def test_the_config_file_itself_and_paths_outside_the_root() -> None:
+    r = rules()
+    assert verdict(r, ".meshwatch") is Verdict.CONFIG
+    assert r.decide(Path("/elsewhere/a.py")).verdict is Verdict.UNWATCHED
+
+
+def test_agent_watch_patterns() -> None:
+    r = rules(watch={"alpha": ("prompts/*.txt",)})
+    assert verdict(r, "prompts/a.txt") is Verdict.RELOAD
+    assert r.watching_agents("prompts/a.txt") == {"alpha"}
+    assert r.watching_agents("other.txt") == set()
+
+
+def test_pruned_folders() -> None:
+    r = rules(exclude=("build/",))
+    assert r.prunes_dir("node_modules") and r.prunes_dir("x/.venv") and r.prunes_dir("build")
+    assert not r.prunes_dir("lib")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "base"),
+    [
+        ("*.py", ""),
+        ("**/*.py", ""),
+        ("/top.py", ""),
+        ("agents/**/*.py", "agents"),
+        ("lib/sub/*.py", "lib/sub"),
+        ("config/", ""),
+        ("/config/", "config"),
+        ("a/*/b/*.py", "a"),
+        ("!x.py", None),
+        ("lib/x.py", "lib"),
+    ],
+)
+def test_static_base(pattern: str, base: str | None) -> None:
+    assert static_base(pattern) == base
+
+
+@given(st.lists(st.sampled_from(["a", "b", "*", "**", "x?", "[ab]"]), min_size=1, max_size=5))
+def test_a_static_base_is_always_a_prefix_of_what_the_pattern_can_match(parts: list[str]) -> None:
+    pattern = "/".join(parts) + "/f.py"
+    base = static_base(pattern)
+    assert base is not None
+    assert pattern.startswith(base)
+    assert not set(base) & set("*?[")
