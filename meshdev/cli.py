@@ -120,8 +120,9 @@ def start(
         if log is not None:
             log(event)
 
+    own = frozenset({events.resolve()}) if events else frozenset()
     supervisor = Supervisor(
-        project, SubprocessSpawner(), emit, console.agent_line, os.environ, flags
+        project, SubprocessSpawner(), emit, console.agent_line, os.environ, flags, own
     )
     try:
         code = supervisor.run()

@@ -70,9 +70,11 @@ class Supervisor:
         on_line: LineSink,
         env: Mapping[str, str],
         flags: Flags,
+        own_files: frozenset[Path] = frozenset(),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.project = project
+        self.own_files = own_files  # meshdev's own outputs (the --events log): never a trigger
         self.emit = emit
         self.env = env
         self.flags = flags
@@ -201,7 +203,11 @@ class Supervisor:
         if dirs_changed:
             self._rearm()
         rules, index = self.project.rules, self.fleet.index()
-        relevant = [p for p in paths if is_relevant(p, rules, index) or self._maybe_agent(p)]
+        relevant = [
+            p
+            for p in paths
+            if p not in self.own_files and (is_relevant(p, rules, index) or self._maybe_agent(p))
+        ]
         self.coalescer.add(relevant, self.clock())
 
     def _maybe_agent(self, path: Path) -> bool:

@@ -1,0 +1,112 @@
+"""What meshdev watches and how it follows an agent's real dependencies, with real processes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from helpers import Meshdev, agent_source, append, is_alive, wait_until, write
+
+Run = Callable[..., Meshdev]
+
+
+def inotify_watches(pid: int) -> int:
+    """How many inotify watches the process holds (from /proc/PID/fdinfo)."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            text = (Path(f"/proc/{pid}/fdinfo") / fd).read_text()
+        except OSError:
+            continue
+        count += sum(1 for line in text.splitlines() if line.startswith("inotify wd:"))
+    return count
+
+
+def test_a_huge_node_modules_and_venv_cost_no_inotify_watch(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
+    write(tmp_path / ".meshwatch", "log_only: ['*.md']\nreload_delay: 100\n")
+    write(tmp_path / "agents/alpha.py", agent_source())
+    for i in range(150):
+        (tmp_path / f"node_modules/pkg{i}/lib").mkdir(parents=True)
+        (tmp_path / f".venv/lib/site-packages/p{i}").mkdir(parents=True)
+    md = meshdev_run("agents", wait_ready=("alpha",))
+    watching = md.events("watching")[0]
+    assert watching["dirs"] == 2  # the root and agents/
+    assert md.proc is not None
+    assert inotify_watches(md.proc.pid) == 2
+
+
+def test_an_import_only_seen_at_run_time_still_restarts_its_agent(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
+    write(tmp_path / ".meshwatch", "log_only: ['*.md']\nreload_delay: 100\n")
+    write(tmp_path / "plugins/__init__.py", "")
+    write(tmp_path / "plugins/dyn.py", "X = 1\n")
+    write(
+        tmp_path / "agents/alpha.py",
+        agent_source("import importlib", "importlib.import_module('plugins.' + 'dyn')"),
+    )
+    write(tmp_path / "agents/beta.py", agent_source())
+    md = meshdev_run("agents", wait_ready=("alpha", "beta"))
+    append(tmp_path / "plugins/dyn.py", "# edited\n")
+    assert md.wait_event("reload")["agents"] == ["alpha"]
+
+
+def test_a_change_during_a_restart_is_kept_for_the_next_round(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
+    write(tmp_path / ".meshwatch", "log_only: ['*.md']\nreload_delay: 50\n")
+    marker = tmp_path / "slow-is-stopping"
+    slow_stop = agent_source(
+        "import atexit",
+        f"atexit.register(lambda: (open({str(marker)!r}, 'w').close(), time.sleep(0.8)))",
+    )
+    write(tmp_path / "agents/slow.py", slow_stop)
+    write(tmp_path / "agents/quick.py", agent_source())
+    md = meshdev_run("agents", wait_ready=("slow", "quick"))
+    append(tmp_path / "agents/slow.py", "# edited\n")
+    wait_until(marker.exists, "slow to begin its shutdown", context=md.context)
+    append(tmp_path / "agents/quick.py", "# edited while meshdev waits for slow to stop\n")
+    md.wait_event("reload", agents=["quick"])
+    md.barrier()
+    assert [e["agents"] for e in md.events("reload")] == [["slow"], ["quick"]]
+    assert len(md.events("agent_started", agent="quick")) == 2
+
+
+def test_a_crashed_agent_waits_for_a_fix_and_the_fix_restarts_it(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
+    write(tmp_path / ".meshwatch", "log_only: ['*.md']\nreload_delay: 50\n")
+    write(tmp_path / "agents/ok.py", agent_source())
+    write(tmp_path / "agents/bad.py", agent_source(body="raise RuntimeError('boom')"))
+    md = meshdev_run("agents", wait_ready=("ok",))
+    crashed = md.wait_event("agent_exited", agent="bad")
+    assert crashed["returncode"] == 1
+    assert "RuntimeError: boom" in md.output()
+    assert "meshdev/runtime" not in md.output()  # the traceback starts in the agent's own file
+    write(tmp_path / "agents/bad.py", agent_source())
+    md.wait_event("agent_ready", agent="bad")
+    assert is_alive(md.pid("bad")) and len(md.events("agent_started", agent="ok")) == 1
+
+
+def test_the_events_log_inside_the_project_never_triggers(tmp_path: Path, meshdev_run: Run) -> None:
+    write(tmp_path / ".meshwatch", "include: ['**/*']\nlog_only: ['*.md']\nreload_delay: 50\n")
+    write(tmp_path / "agents/alpha.py", agent_source())
+    md = meshdev_run("agents", wait_ready=("alpha",))
+    md.barrier()
+    md.barrier()
+    assert not [e for e in md.events("batch") if "events.jsonl" in e["files"]]
+
+
+def test_a_new_folder_inside_a_watched_tree_is_followed(tmp_path: Path, meshdev_run: Run) -> None:
+    write(tmp_path / ".meshwatch", "log_only: ['*.md']\nreload_delay: 50\n")
+    write(tmp_path / "agents/alpha.py", agent_source("from lib import shared"))
+    write(tmp_path / "lib/__init__.py", "")
+    write(tmp_path / "lib/shared.py", "X = 1\n")
+    md = meshdev_run("agents", wait_ready=("alpha",))
+    write(tmp_path / "lib/newpkg/__init__.py", "")  # written before the new folder is watched
+    md.wait_event("unused", files=["lib/newpkg/__init__.py"])
+    write(tmp_path / "lib/newpkg/mod.py", "X = 1\n")  # and once it is
+    md.wait_event("unused", files=["lib/newpkg/mod.py"])
