@@ -125,3 +125,13 @@ def test_an_unreadable_file_is_a_usage_error(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(UsageError, match="cannot read it"):
         load_config(path)
+
+
+def test_the_example_file_documents_every_key_and_parses() -> None:
+    from meshdev.config import _AGENT_KEYS, _TOP_KEYS
+
+    example = Path(__file__).parents[2] / ".meshwatch.example"
+    text = example.read_text()
+    assert load_config(example).reload_delay == 500
+    for key in [*_TOP_KEYS, *_AGENT_KEYS]:
+        assert f"{key}:" in text, f"{key} is not documented in .meshwatch.example"
