@@ -18,8 +18,9 @@ from meshdev.events import Event
 from meshdev.exitcodes import USAGE
 from meshdev.problems import UsageError
 from meshdev.process import SubprocessSpawner
-from meshdev.project import Project, load_project
+from meshdev.project import Project, load_project, project_root
 from meshdev.settings import Flags
+from meshdev.statestore import StateStore
 from meshdev.supervisor import Supervisor
 
 T = TypeVar("T")
@@ -30,10 +31,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+state_app = typer.Typer(help="Agents' saved state: show it, clear it.", no_args_is_help=True)
 debug_app = typer.Typer(
     help="Explain what meshdev sees: watches, why a file triggers, agents.", no_args_is_help=True
 )
 app.add_typer(debug_app, name="debug")
+app.add_typer(state_app, name="state")
 
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="Agent files or folders (default: .)")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help=".meshwatch to use")]
@@ -169,6 +172,49 @@ def _output(
         console.plain(json.dumps(data, indent=2))
     else:
         render(data)
+
+
+AgentArg = Annotated[str | None, typer.Argument(help="One agent (default: all)")]
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option("--project", "-p", help="A folder or file of the project (default: .)"),
+]
+
+
+def _store(project: Path | None, config: Path | None) -> StateStore:
+    root = project_root(project, config, Path.cwd())
+    return StateStore(root / ".meshdev")
+
+
+@state_app.command("show")
+def state_show(
+    agent: AgentArg = None,
+    project: ProjectOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What is saved for each agent: keys, types, sizes and age (signatures checked)."""
+    console = Console()
+    store = _guarded(console, lambda: _store(project, config))
+    entries = store.describe(agent)
+    if as_json:
+        console.plain(json.dumps(entries, indent=2))
+    else:
+        console.render_state(entries)
+
+
+@state_app.command("clear")
+def state_clear(
+    agent: AgentArg = None, project: ProjectOpt = None, config: ConfigOpt = None
+) -> None:
+    """Remove the saved state of one agent, or of all: they start fresh next time."""
+    console = Console()
+    store = _guarded(console, lambda: _store(project, config))
+    removed = store.clear(agent)
+    for path in removed:
+        console.plain(f"removed {path}")
+    if not removed:
+        console.plain("no saved state" + (f" for {agent}" if agent else ""))
 
 
 def main() -> None:

@@ -42,6 +42,8 @@ class FileConfig:
     reload_delay: int | None = None
     reload_max_delay: int | None = None
     stop_grace: int | None = None
+    checkpoint_interval: int | None = None
+    state_warn_mb: int | None = None
     watch_extensions: tuple[str, ...] | None = None
     preserve_state: bool | None = None
     force_polling: bool | None = None
@@ -190,6 +192,14 @@ def _milliseconds(node: yaml.Node, key: str, problems: _Problems) -> int | None:
     return value
 
 
+def _whole(node: yaml.Node, key: str, problems: _Problems) -> int | None:
+    value = _scalar(node) if isinstance(node, yaml.ScalarNode) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        problems.add(node, key, f"must be a whole number >= 0, not {value!r}")
+        return None
+    return value
+
+
 def _boolean(node: yaml.Node, key: str, problems: _Problems) -> bool | None:
     value = _scalar(node) if isinstance(node, yaml.ScalarNode) else None
     if not isinstance(value, bool):
@@ -275,6 +285,8 @@ _TOP_KEYS: dict[str, _Reader] = {
     "reload_delay": _milliseconds,
     "reload_max_delay": _milliseconds,
     "stop_grace": _milliseconds,
+    "checkpoint_interval": _milliseconds,
+    "state_warn_mb": _whole,
     "watch_extensions": _extensions,
     "preserve_state": _boolean,
     "force_polling": _boolean,

@@ -128,6 +128,28 @@ class Console:
         for chain in data["agents"].values():
             self.rich.print(Text(f"  restarts {chain}"))
 
+    def render_state(self, entries: list[dict[str, Any]]) -> None:
+        if not entries:
+            self.rich.print(Text("no saved state"))
+            return
+        table = Table(show_edge=False, header_style="bold")
+        for column in ("agent", "key", "type", "size", "saved"):
+            table.add_column(column)
+        for entry in entries:
+            if "problem" in entry:
+                table.add_row(
+                    entry["agent"],
+                    Text(f"unusable: {entry['problem']}", style="red"),
+                    "",
+                    _size(entry["bytes"]),
+                    "",
+                )
+                continue
+            saved = _age(entry["age_seconds"])
+            for key, meta in entry["keys"].items() or [("(empty)", {"type": "", "size": 0})]:
+                table.add_row(entry["agent"], key, meta["type"], _size(meta["size"]), saved)
+        self.rich.print(table)
+
     def render_agents(self, data: dict[str, Any]) -> None:
         table = Table(title="agents", show_edge=False, header_style="bold")
         for column in ("agent", "script", "why"):
@@ -142,6 +164,13 @@ class Console:
             for entry in data["skipped"]:
                 skipped.add_row(entry["path"], entry["why"])
             self.rich.print(skipped)
+
+
+def _age(seconds: float) -> str:
+    for unit, scale in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= scale:
+            return f"{seconds / scale:.0f} {unit} ago"
+    return f"{seconds:.0f} s ago"
 
 
 _VERDICT_STYLE = {
@@ -211,10 +240,28 @@ def _batch(e: Event) -> tuple[str, str]:
 _STORM = 20
 
 
+def _saved(e: Event) -> tuple[str, str]:
+    if e["reason"] != "stop":
+        return "", ""  # checkpoints are in the --events log, not on screen
+    return (
+        f"{e['agent']}: state saved ({e['keys']} keys, {_size(e['bytes'])}, "
+        f"{e['seconds'] * 1000:.0f} ms)",
+        "dim",
+    )
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("MB", 1e6), ("KB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} B"
+
+
 def _simple(template: str, style: str = "") -> Callable[[Event], tuple[str, str]]:
     def render(e: Event) -> tuple[str, str]:
         values: dict[str, Any] = dict(e.fields)
         values["files_text"] = _files(e)
+        values["keys_text"] = _files(e, "keys", limit=5)
         return template.format(**values), style
 
     return render
@@ -238,5 +285,7 @@ _RENDERERS: dict[str, Callable[[Event], tuple[str, str]]] = {
     "watch_error": _simple("{message}", "yellow"),
     "warning": _simple("{message}", "yellow"),
     "batch": _batch,
+    "state_restored": _simple("{agent}: state restored ({keys_text})", "cyan"),
+    "state_saved": _saved,
     "shutdown": _simple("stopped {stopped} agent(s); exit code {exit_code}", "bold"),
 }

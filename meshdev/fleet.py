@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,18 @@ from meshdev.process import (
     stop_all,
 )
 from meshdev.project import Project
+from meshdev.runtime import wiring
+from meshdev.statestore import StateStore
+
+
+@dataclass
+class Life:
+    """What meshdev knows about the current process of one agent."""
+
+    generation: int
+    started: float
+    restored: list[str] = field(default_factory=list)  # state keys handed over at start
+    ready: bool = False
 
 
 class Fleet:
@@ -38,6 +51,7 @@ class Fleet:
         self.procs: dict[str, AgentProcess] = {}
         self.pictures: dict[str, Picture] = {}
         self.generation: dict[str, int] = {}
+        self.life: dict[str, Life] = {}
         self.scanner = ImportScanner()
         self._index: DependencyIndex | None = None
 
@@ -49,35 +63,33 @@ class Fleet:
         project: Project,
         reason: str,
         changes: Sequence[Path] = (),
+        with_state: bool = True,
     ) -> None:
         for agent in agents:
             self.defs[agent.name] = agent
             self.pictures[agent.name] = Picture(self._closure(agent, project))
-            self._spawn(agent, project, reason, changes)
+            self._spawn(agent, project, reason, changes, with_state)
         self._index = None
 
     def _spawn(
-        self, agent: AgentDef, project: Project, reason: str, changes: Sequence[Path]
+        self,
+        agent: AgentDef,
+        project: Project,
+        reason: str,
+        changes: Sequence[Path],
+        with_state: bool,
     ) -> None:
         generation = self.generation.get(agent.name, 0) + 1
         self.generation[agent.name] = generation
-        request = SpawnRequest(
-            agent=agent.name,
-            generation=generation,
-            script=agent.script,
-            args=agent.args,
-            env=dict(agent.env),
-            cwd=project.root,
-            root=project.root,
-            start_info=_write_start_info(project, agent.name, changes),
-            grace_ms=project.settings.stop_grace_ms,
-        )
+        env = {**dict(agent.env), **_runtime_env(agent, project, changes, with_state)}
+        request = SpawnRequest(agent.name, generation, agent.script, agent.args, env, project.root)
         try:
             process = self.spawner.spawn(request, self.sinks)
         except OSError as exc:
             self.emit(Event("warning", {"message": f"{agent.name}: could not start: {exc}"}))
             return
         self.procs[agent.name] = process
+        self.life[agent.name] = Life(generation, process.started)
         self.emit(
             Event(
                 "agent_started",
@@ -125,10 +137,26 @@ class Fleet:
         return self.generation.get(agent) == generation and agent in self.procs
 
     def on_report(self, agent: str, generation: int, message: dict[str, Any]) -> set[Path]:
-        """Record reported files; return the new ones (their folders may need watching)."""
-        picture = self.pictures.get(agent)
-        if picture is None or not self.is_current(agent, generation):
+        """Record what the process said; return newly reported files (their folders may need
+        watching)."""
+        kind = message.get("t")
+        if kind in _STATE_EVENTS and agent in self.defs:
+            # A stopping process reports its final save after its successor was started.
+            fields = {k: v for k, v in message.items() if k != "t"}
+            self.emit(Event(_STATE_EVENTS[kind], {"agent": agent, **fields}))
             return set()
+        if not self.is_current(agent, generation):
+            return set()
+        if kind == "files":
+            return self._record_files(agent, message)
+        if kind == "ready":
+            self._record_ready(agent)
+        elif kind == "state":
+            self._record_restored(agent, message)
+        return set()
+
+    def _record_files(self, agent: str, message: dict[str, Any]) -> set[Path]:
+        picture = self.pictures[agent]
         before = picture.files()
         picture.loaded.update(_paths(message.get("loaded")))
         picture.opened.update(_paths(message.get("opened")))
@@ -137,16 +165,46 @@ class Fleet:
             self._index = None
         return new
 
-    def on_exit(self, agent: str, generation: int, returncode: int) -> bool:
-        """An exit nobody asked for; True when it was the current process of a known agent."""
+    def _record_ready(self, agent: str) -> None:
+        life, process = self.life[agent], self.procs[agent]
+        life.ready = True
+        seconds = round(self.clock() - process.started, 4)
+        self.emit(Event("agent_ready", {"agent": agent, "pid": process.pid, "seconds": seconds}))
+
+    def _record_restored(self, agent: str, message: dict[str, Any]) -> None:
+        keys = [str(k) for k in message.get("restored") or []]
+        self.life[agent].restored = keys
+        if keys:
+            self.emit(Event("state_restored", {"agent": agent, "keys": keys}))
+
+    def on_exit(self, agent: str, generation: int, returncode: int, store: StateStore) -> str:
+        """An exit nobody asked for: 'ignored' (stale or expected), 'crashed', 'finished', or
+        'retry_fresh' when restored state probably made the start-up crash (it is set aside)."""
         process = self.procs.get(agent)
         if process is None or not self.is_current(agent, generation):
-            return False
+            return "ignored"
         clean_up_group(process)
         self.emit(
             Event("agent_exited", {"agent": agent, "pid": process.pid, "returncode": returncode})
         )
-        return True
+        if returncode == 0:
+            return "finished"
+        life = self.life[agent]
+        if life.restored and not life.ready:
+            moved = store.set_aside(agent, "crashed")
+            self.emit(
+                Event(
+                    "warning",
+                    {
+                        "message": (
+                            f"{agent} crashed while starting with restored state; state set aside "
+                            f"({moved}) and {agent} restarts once without it"
+                        )
+                    },
+                )
+            )
+            return "retry_fresh"
+        return "crashed"
 
     # -- dependency pictures --------------------------------------------------------------------
 
@@ -172,6 +230,30 @@ class Fleet:
 
 def _paths(value: Any) -> list[Path]:
     return [Path(p) for p in value] if isinstance(value, list) else []
+
+
+_STATE_EVENTS = {"saved": "state_saved", "state_warning": "state_warning"}
+
+
+def _runtime_env(
+    agent: AgentDef, project: Project, changes: Sequence[Path], with_state: bool
+) -> dict[str, str]:
+    """How the runtime inside the agent finds meshdev (see runtime/wiring.py)."""
+    settings = project.settings
+    env = {
+        wiring.AGENT: agent.name,
+        wiring.ROOT: str(project.root),
+        wiring.START_INFO: str(_write_start_info(project, agent.name, changes)),
+        wiring.GRACE_MS: str(settings.stop_grace_ms),
+    }
+    if with_state and settings.preserve_state:
+        store = StateStore(project.private_dir)
+        store.prepare()
+        env[wiring.STATE_FILE] = str(store.file_for(agent.name))
+        env[wiring.STATE_SECRET] = str(store.secret_path)
+        env[wiring.CHECKPOINT_MS] = str(settings.checkpoint_interval_ms)
+        env[wiring.STATE_WARN_BYTES] = str(settings.state_warn_mb * 1_000_000)
+    return env
 
 
 def _write_start_info(project: Project, agent: str, changes: Sequence[Path]) -> Path:

@@ -34,11 +34,8 @@ class SpawnRequest:
     generation: int
     script: Path
     args: tuple[str, ...]
-    env: Mapping[str, str]
+    env: Mapping[str, str]  # the agent's own variables and the runtime's wiring
     cwd: Path
-    root: Path
-    start_info: Path
-    grace_ms: int
 
 
 @dataclass(frozen=True)
@@ -114,16 +111,8 @@ class SubprocessSpawner:
 def _child_env(request: SpawnRequest, report_w: int, lifeline_r: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(request.env)
-    env.update(
-        {
-            wiring.AGENT: request.agent,
-            wiring.ROOT: str(request.root),
-            wiring.FDS: f"{report_w},{lifeline_r}",
-            wiring.START_INFO: str(request.start_info),
-            wiring.GRACE_MS: str(request.grace_ms),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
+    env[wiring.FDS] = f"{report_w},{lifeline_r}"
+    env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
@@ -164,8 +153,8 @@ def _wait_for_exit(
     process: AgentProcess, readers: Sequence[threading.Thread], sink: ExitSink
 ) -> None:
     returncode = process.popen.wait()
-    for reader in readers[:2]:
-        reader.join(timeout=1.0)  # let the last lines of output arrive before the exit is told
+    for reader in readers:
+        reader.join(timeout=1.0)  # the last lines and reports arrive before the exit is told
     process.returncode = returncode
     process.exited.set()
     sink(process.agent, process.generation, returncode)

@@ -43,6 +43,12 @@ def load_project(
     return Project(config.root, targets, config, settings, rules, discover(targets, config))
 
 
+def project_root(path: Path | None, config_path: Path | None, cwd: Path) -> Path:
+    """The root a command about an existing project works on (no agent discovery needed)."""
+    target = _existing(path or cwd, cwd)
+    return _config((target,), config_path, cwd).root
+
+
 def reload_config(project: Project, env: Mapping[str, str], flags: Flags) -> Project:
     """The same project with its .meshwatch read again; UsageError leaves the caller's as it was."""
     assert project.config.path is not None

@@ -17,6 +17,8 @@ T = TypeVar("T")
 DEFAULT_RELOAD_DELAY_MS = 500
 DEFAULT_RELOAD_MAX_DELAY_MS = 5000
 DEFAULT_STOP_GRACE_MS = 5000
+DEFAULT_CHECKPOINT_MS = 5000
+DEFAULT_STATE_WARN_MB = 20
 DEFAULT_EXTENSIONS = (".py",)
 STRATEGIES = ("restart", "refresh")
 
@@ -36,6 +38,8 @@ class Settings:
     reload_delay_ms: int = DEFAULT_RELOAD_DELAY_MS
     reload_max_delay_ms: int = DEFAULT_RELOAD_MAX_DELAY_MS
     stop_grace_ms: int = DEFAULT_STOP_GRACE_MS
+    checkpoint_interval_ms: int = DEFAULT_CHECKPOINT_MS
+    state_warn_mb: int = DEFAULT_STATE_WARN_MB
     watch_extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     reload_strategy: str = "restart"
     preserve_state: bool = True
@@ -64,6 +68,12 @@ def resolve(file: FileConfig, env: Mapping[str, str], flags: Flags) -> Settings:
             None, "RELOAD_MAX_DELAY", _ms, file.reload_max_delay, DEFAULT_RELOAD_MAX_DELAY_MS
         ),
         stop_grace_ms=layer.pick(None, "STOP_GRACE", _ms, file.stop_grace, DEFAULT_STOP_GRACE_MS),
+        checkpoint_interval_ms=layer.pick(
+            None, "CHECKPOINT_INTERVAL", _ms, file.checkpoint_interval, DEFAULT_CHECKPOINT_MS
+        ),
+        state_warn_mb=layer.pick(
+            None, "STATE_WARN_MB", _whole, file.state_warn_mb, DEFAULT_STATE_WARN_MB
+        ),
         watch_extensions=layer.pick(
             None, "WATCH_EXTENSIONS", _extensions, file.watch_extensions, DEFAULT_EXTENSIONS
         ),
@@ -126,6 +136,12 @@ def _bool(raw: str) -> bool:
 def _ms(raw: str) -> int:
     if not raw.isdigit():
         raise ValueError("must be a whole number of milliseconds")
+    return int(raw)
+
+
+def _whole(raw: str) -> int:
+    if not raw.isdigit():
+        raise ValueError("must be a whole number")
     return int(raw)
 
 

@@ -23,6 +23,7 @@ from meshdev.process import Sinks, Spawner, install_signal_handlers, kill_now
 from meshdev.project import Project, rediscover, reload_config
 from meshdev.scan import watched_dirs
 from meshdev.settings import Flags
+from meshdev.statestore import StateStore
 from meshdev.watcher import STEP_MS, RawBatch, Watcher, WatchOptions
 
 LineSink = Callable[[str, str, str], None]
@@ -220,26 +221,18 @@ class Supervisor:
     # -- agents' own news -----------------------------------------------------------------------
 
     def _on_report(self, report: _Report) -> None:
-        kind = report.message.get("t")
-        if kind == "files":
-            new = self.fleet.on_report(report.agent, report.generation, report.message)
-            if new and not {p.parent for p in new} <= set(self.watched):
-                self._rearm()
-        elif kind == "ready" and self.fleet.is_current(report.agent, report.generation):
-            process = self.fleet.procs[report.agent]
-            self.emit(
-                Event(
-                    "agent_ready",
-                    {
-                        "agent": report.agent,
-                        "pid": process.pid,
-                        "seconds": round(self.clock() - process.started, 4),
-                    },
-                )
-            )
+        new = self.fleet.on_report(report.agent, report.generation, report.message)
+        if new and not {p.parent for p in new} <= set(self.watched):
+            self._rearm()
 
     def _on_exit(self, exit_: _Exit) -> None:
-        self.fleet.on_exit(exit_.agent, exit_.generation, exit_.returncode)
+        store = StateStore(self.project.private_dir)
+        verdict = self.fleet.on_exit(exit_.agent, exit_.generation, exit_.returncode, store)
+        if verdict == "retry_fresh":
+            agent = self.project.discovery.get(exit_.agent)
+            if agent is not None:
+                self.fleet.start([agent], self.project, "retry without restored state")
+            return
         if self.watcher is None and not self.fleet.everything_alive():
             codes = [p.returncode or 0 for p in self.fleet.procs.values()]
             self.exit_code = 0 if not any(codes) else 1  # nothing left to supervise
@@ -355,6 +348,16 @@ class Supervisor:
 
     # -- the end --------------------------------------------------------------------------------
 
+    def _drain(self) -> None:
+        """Handle what the stopped agents said last (their final state saves)."""
+        while True:
+            try:
+                message = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(message, _Report):
+                self._on_report(message)
+
     def _shutdown(self) -> int:
         self.shutting_down = True
         if self.watcher is not None:
@@ -362,6 +365,7 @@ class Supervisor:
         alive = self.fleet.everything_alive()
         grace = self.project.settings.stop_grace_ms / 1000
         self.fleet.stop([p.agent for p in alive], grace, reason="shutdown")
+        self._drain()
         code = self.exit_code if self.exit_code is not None else 1
         self.emit(
             Event(

@@ -6,9 +6,11 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from meshdev.runtime.state import StateNamespace
+
 T = TypeVar("T")
 
-state: dict[str, Any] = {}
+state = StateNamespace()
 
 _session: dict[str, Any] = {"reporter": None, "start_info": None, "ready": False}
 
@@ -20,10 +22,12 @@ def attach(reporter: Any, start_info: str | None) -> None:
 
 
 def preserve(name: str, factory: Callable[[], T]) -> T:
-    """The object stored under `name`, made by `factory` the first time."""
-    if name not in state:
-        state[name] = factory()
-    value: T = state[name]
+    """The object kept under `name` across restarts, made by `factory` the first time."""
+    try:
+        value: T = state[name]
+    except KeyError:
+        value = factory()
+        state[name] = value
     return value
 
 

@@ -6,6 +6,7 @@ it), turns SIGTERM into a normal exit, reports dependencies, and guards against 
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
@@ -13,8 +14,9 @@ import traceback
 import types
 from typing import NoReturn
 
-from meshdev.runtime import api, lifeline, wiring
+from meshdev.runtime import api, lifeline, statefile, wiring
 from meshdev.runtime.report import Reporter
+from meshdev.runtime.state import Keeper
 
 TERMINATED = 128 + signal.SIGTERM
 
@@ -49,9 +51,32 @@ def _connect(values: dict[str, str]) -> None:
     reporter = Reporter(report_fd, values[wiring.ROOT] or os.getcwd())
     reporter.start()
     api.attach(reporter, values[wiring.START_INFO] or None)
-    import atexit
-
     atexit.register(reporter.flush)
+    if values[wiring.STATE_FILE]:
+        _keep_state(values, reporter)
+
+
+def _keep_state(values: dict[str, str], reporter: Reporter) -> None:
+    """Restore meshdev.state now; save it at exit (after the agent's own atexit handlers, which
+    were registered later and so run first) and at checkpoints."""
+    try:
+        secret = statefile.read_secret(values[wiring.STATE_SECRET])
+    except (OSError, statefile.StateError) as exc:
+        print(f"meshdev: state is kept in memory only: {exc}", file=sys.stderr, flush=True)
+        return
+    keeper = Keeper(
+        api.state,
+        values[wiring.STATE_FILE],
+        secret,
+        values[wiring.AGENT],
+        int(values[wiring.STATE_WARN_BYTES] or "20000000"),
+        reporter.send,
+    )
+    reporter.send({"t": "state", "restored": keeper.restore()})
+    atexit.register(keeper.save_quietly, "stop")
+    checkpoint_ms = int(values[wiring.CHECKPOINT_MS] or "0")
+    if checkpoint_ms > 0:
+        keeper.checkpoint_every(checkpoint_ms / 1000)
 
 
 def _set_path(script: str, root: str) -> None:

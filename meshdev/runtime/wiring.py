@@ -12,5 +12,19 @@ ROOT = "MESHDEV_ROOT"
 FDS = "MESHDEV_FDS"  # "<report write fd>,<lifeline read fd>"
 START_INFO = "MESHDEV_START_INFO"  # path of a JSON file: {"changes": [...]}
 GRACE_MS = "MESHDEV_GRACE_MS"
+STATE_FILE = "MESHDEV_STATE_FILE"  # absent: state is kept in memory only
+STATE_SECRET = "MESHDEV_STATE_SECRET"  # path of the project's secret, never the secret itself
+CHECKPOINT_MS = "MESHDEV_CHECKPOINT_MS"
+STATE_WARN_BYTES = "MESHDEV_STATE_WARN_BYTES"
 
-ALL = (AGENT, ROOT, FDS, START_INFO, GRACE_MS)
+ALL = (
+    AGENT,
+    ROOT,
+    FDS,
+    START_INFO,
+    GRACE_MS,
+    STATE_FILE,
+    STATE_SECRET,
+    CHECKPOINT_MS,
+    STATE_WARN_BYTES,
+)
