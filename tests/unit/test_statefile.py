@@ -54,7 +54,7 @@ def test_a_file_from_another_python_or_format_is_refused(monkeypatch: pytest.Mon
     monkeypatch.setattr(statefile, "python_version", lambda: "2.7")
     old = statefile.encode(SECRET, "alpha", entries(x=1), {})
     monkeypatch.undo()
-    with pytest.raises(statefile.StateError, match="made by Python 2.7"):
+    with pytest.raises(statefile.StateError, match=r"made by Python 2\.7"):
         statefile.decode(old, SECRET, "alpha")
     monkeypatch.setattr(statefile, "FORMAT", 99)
     future = statefile.encode(SECRET, "alpha", entries(x=1), {})
