@@ -46,7 +46,7 @@ def meshdev_round(folder: Path, state: dict[str, Any]) -> tuple[float, float, in
     fresh = Keeper(StateNamespace(), path, SECRET, "agent", 10**12, lambda _m: None)
     fresh.restore()
     for key in state:
-        fresh.namespace[key]  # noqa: B018 - unpickling is part of the restore
+        fresh.namespace[key]
     loaded = time.perf_counter() - started
     return saved, loaded, os.path.getsize(path)
 
@@ -73,7 +73,8 @@ def measure(megabytes: int, runs: int) -> list[str]:
     state = make_state(megabytes)
     rounds: dict[str, list[tuple[float, float, int]]] = {"meshdev": [], "seed pickle": []}
     tools: dict[str, Callable[[Path, dict[str, Any]], tuple[float, float, int]]] = {
-        "meshdev": meshdev_round, "seed pickle": seed_round,
+        "meshdev": meshdev_round,
+        "seed pickle": seed_round,
     }
     for _ in range(runs):
         for name, tool in tools.items():
@@ -86,10 +87,14 @@ def measure(megabytes: int, runs: int) -> list[str]:
         size = results[0][2] / 1e6
         rows.append(f"| {megabytes} MB | {name} | {save} | {load} | {size:.1f} MB |")
     ratio_save = statistics.median(r[0] for r in rounds["meshdev"]) / statistics.median(
-        r[0] for r in rounds["seed pickle"])
+        r[0] for r in rounds["seed pickle"]
+    )
     ratio_load = statistics.median(r[1] for r in rounds["meshdev"]) / statistics.median(
-        r[1] for r in rounds["seed pickle"])
-    rows.append(f"| {megabytes} MB | ratio meshdev / seed | {ratio_save:.2f}x | {ratio_load:.2f}x | |")
+        r[1] for r in rounds["seed pickle"]
+    )
+    rows.append(
+        f"| {megabytes} MB | ratio meshdev / seed | {ratio_save:.2f}x | {ratio_load:.2f}x | |"
+    )
     return rows
 
 

@@ -8,8 +8,9 @@ restart and carry on; edit counter.py and only this one restarts.
 import os
 import time
 
-import meshdev
 from lib.shared import banner
+
+import meshdev
 
 INTERVAL = float(os.environ.get("COUNTER_INTERVAL", "2"))
 
