@@ -28,6 +28,7 @@ class AgentSpec:
     args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     watch: tuple[str, ...] = ()
+    ready_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,13 @@ class FileConfig:
     stop_grace: int | None = None
     checkpoint_interval: int | None = None
     state_warn_mb: int | None = None
+    crash_limit: int | None = None
+    crash_window: int | None = None
+    backoff: int | None = None
+    backoff_max: int | None = None
+    healthy_after: int | None = None
+    startup_period: int | None = None
+    ready_timeout: int | None = None
     watch_extensions: tuple[str, ...] | None = None
     preserve_state: bool | None = None
     force_polling: bool | None = None
@@ -200,6 +208,14 @@ def _whole(node: yaml.Node, key: str, problems: _Problems) -> int | None:
     return value
 
 
+def _port(node: yaml.Node, key: str, problems: _Problems) -> int | None:
+    value = _scalar(node) if isinstance(node, yaml.ScalarNode) else None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        problems.add(node, key, f"must be a TCP port number (1-65535), not {value!r}")
+        return None
+    return value
+
+
 def _boolean(node: yaml.Node, key: str, problems: _Problems) -> bool | None:
     value = _scalar(node) if isinstance(node, yaml.ScalarNode) else None
     if not isinstance(value, bool):
@@ -287,6 +303,13 @@ _TOP_KEYS: dict[str, _Reader] = {
     "stop_grace": _milliseconds,
     "checkpoint_interval": _milliseconds,
     "state_warn_mb": _whole,
+    "crash_limit": _whole,
+    "crash_window": _milliseconds,
+    "backoff": _milliseconds,
+    "backoff_max": _milliseconds,
+    "healthy_after": _milliseconds,
+    "startup_period": _milliseconds,
+    "ready_timeout": _milliseconds,
     "watch_extensions": _extensions,
     "preserve_state": _boolean,
     "force_polling": _boolean,
@@ -298,4 +321,5 @@ _AGENT_KEYS: dict[str, _Reader] = {
     "args": _args,
     "env": _env,
     "watch": _patterns,
+    "ready_port": _port,
 }

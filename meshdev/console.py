@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from rich.console import Console as RichConsole
 from rich.console import RenderableType
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
@@ -70,6 +71,9 @@ class Console:
         self.rich.print(self._prefix(_SELF) + Text(message, style=style))
 
     def event(self, event: Event) -> None:
+        if event.kind == "circuit_open":
+            self.rich.print(_circuit_panel(event))
+            return
         render = _RENDERERS.get(event.kind)
         if render is not None:
             message, style = render(event)
@@ -195,10 +199,51 @@ def _stopped(e: Event) -> tuple[str, str]:
 def _exited(e: Event) -> tuple[str, str]:
     if e["returncode"] == 0:
         return f"{e['agent']} finished (exit 0); a change to its files starts it again", "dim"
+    return f"✗ {e['agent']} exited with code {e['returncode']}", "bold red"
+
+
+def _restart_scheduled(e: Event) -> tuple[str, str]:
     return (
-        f"✗ {e['agent']} exited with code {e['returncode']}; waiting for a change to its files",
-        "bold red",
+        f"↻ restarting {e['agent']} in {e['delay']:g} s (failure {e['failures']} of "
+        f"{e['limit']} allowed within {e['window']:g} s)",
+        "yellow",
     )
+
+
+def _circuit_panel(e: Event) -> Panel:
+    code = e["returncode"] if e["returncode"] is not None else "none (not ready in time)"
+    body = Text(
+        f"exit code {code}; {e['failures']} failures within {e['window']:g} s, "
+        "so no more automatic restarts.\n",
+        style="bold",
+    )
+    if e["stderr"]:
+        body.append("last lines of its stderr:\n", style="dim")
+        body.append("\n".join(e["stderr"]) + "\n", style="red")
+    body.append(
+        "waiting for a change to its files (or a manual reload); the other agents keep running.",
+        style="yellow",
+    )
+    return Panel(body, title=f"{e['agent']}: circuit open", border_style="red", expand=False)
+
+
+def _compile_error(e: Event) -> tuple[str, str]:
+    where = f"{e['file']}:{e['line']}" if e.get("line") else e["file"]
+    code = f"\n{e['code']}" if e.get("code") else ""
+    return f"✗ {where}: {e['message']}{code}", "bold red"
+
+
+def _held(e: Event) -> tuple[str, str]:
+    files = ", ".join(e["files"])
+    if e.get("running"):
+        return f"keeping {e['agent']} on its last good version until {files} compiles", "yellow"
+    return f"not starting {e['agent']} until {files} compiles", "yellow"
+
+
+def _ready(e: Event) -> tuple[str, str]:
+    how = e.get("how") or "meshdev.ready()"
+    suffix = "" if how == "meshdev.ready()" else f" ({how})"
+    return f"✓ {e['agent']} ready in {e['seconds']:.2f} s{suffix}", "green"
 
 
 def _reload(e: Event) -> tuple[str, str]:
@@ -271,7 +316,13 @@ _RENDERERS: dict[str, Callable[[Event], tuple[str, str]]] = {
     "meshdev_started": _meshdev_started,
     "watching": _watching,
     "agent_started": _started,
-    "agent_ready": _simple("✓ {agent} ready in {seconds:.2f} s", "green"),
+    "agent_ready": _ready,
+    "restart_scheduled": _restart_scheduled,
+    "circuit_half_open": _simple("{agent}: trying once more ({files_text} changed)", "yellow"),
+    "circuit_closed": _simple("✓ {agent} is healthy again: circuit closed", "green"),
+    "start_timeout": _simple("✗ {agent} was not ready within {seconds:g} s", "bold red"),
+    "compile_error": _compile_error,
+    "reload_held": _held,
     "agent_stopped": _stopped,
     "agent_exited": _exited,
     "agent_removed": _simple("{agent}: its file is gone; stopped it", "yellow"),

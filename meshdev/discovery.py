@@ -24,6 +24,7 @@ class AgentDef:
     args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     watch: tuple[str, ...] = ()
+    ready_port: int | None = None
 
     @property
     def search_root(self) -> Path:
@@ -201,7 +202,9 @@ def _apply_specs(agents: list[AgentDef], config: FileConfig) -> list[AgentDef]:
 def _with_spec(agent: AgentDef, spec: AgentSpec | None) -> AgentDef:
     if spec is None:
         return agent
-    return AgentDef(agent.name, agent.script, agent.how, spec.args, spec.env, spec.watch)
+    return AgentDef(
+        agent.name, agent.script, agent.how, spec.args, spec.env, spec.watch, spec.ready_port
+    )
 
 
 def unmatched_specs(discovery: Discovery, config: FileConfig) -> list[str]:

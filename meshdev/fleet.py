@@ -37,6 +37,8 @@ class Life:
     started: float
     restored: list[str] = field(default_factory=list)  # state keys handed over at start
     ready: bool = False
+    ready_at: float | None = None
+    stopping: bool = False  # meshdev asked it to stop: its exit is no crash
 
 
 class Fleet:
@@ -104,6 +106,10 @@ class Fleet:
 
     def stop(self, names: Iterable[str], grace_seconds: float, reason: str) -> list[StopResult]:
         targets = [self.procs[n] for n in names if n in self.procs]
+        for process in targets:
+            life = self.life.get(process.agent)
+            if life is not None and life.generation == process.generation:
+                life.stopping = True
         results = stop_all(targets, grace_seconds)
         for result in results:
             self.emit(
@@ -149,9 +155,7 @@ class Fleet:
             return set()
         if kind == "files":
             return self._record_files(agent, message)
-        if kind == "ready":
-            self._record_ready(agent)
-        elif kind == "state":
+        if kind == "state":
             self._record_restored(agent, message)
         return set()
 
@@ -165,12 +169,6 @@ class Fleet:
             self._index = None
         return new
 
-    def _record_ready(self, agent: str) -> None:
-        life, process = self.life[agent], self.procs[agent]
-        life.ready = True
-        seconds = round(self.clock() - process.started, 4)
-        self.emit(Event("agent_ready", {"agent": agent, "pid": process.pid, "seconds": seconds}))
-
     def _record_restored(self, agent: str, message: dict[str, Any]) -> None:
         keys = [str(k) for k in message.get("restored") or []]
         self.life[agent].restored = keys
@@ -181,7 +179,7 @@ class Fleet:
         """An exit nobody asked for: 'ignored' (stale or expected), 'crashed', 'finished', or
         'retry_fresh' when restored state probably made the start-up crash (it is set aside)."""
         process = self.procs.get(agent)
-        if process is None or not self.is_current(agent, generation):
+        if process is None or not self.is_current(agent, generation) or self.life[agent].stopping:
             return "ignored"
         clean_up_group(process)
         self.emit(

@@ -36,6 +36,17 @@ class Plan:
     unused: tuple[Path, ...] = ()  # watched, but no agent depends on them
     config_changed: bool = False
 
+    def without(self, held: Collection[str]) -> Plan:
+        """The same plan, leaving the `held` agents as they are (running their last good code)."""
+        return Plan(
+            restart={a: c for a, c in self.restart.items() if a not in held},
+            start=tuple(a for a in self.start if a not in held),
+            stop=self.stop,
+            log_only=self.log_only,
+            unused=self.unused,
+            config_changed=self.config_changed,
+        )
+
     def is_empty(self) -> bool:
         return not (self.restart or self.start or self.stop or self.log_only or self.unused)
 

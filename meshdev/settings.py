@@ -40,6 +40,13 @@ class Settings:
     stop_grace_ms: int = DEFAULT_STOP_GRACE_MS
     checkpoint_interval_ms: int = DEFAULT_CHECKPOINT_MS
     state_warn_mb: int = DEFAULT_STATE_WARN_MB
+    crash_limit: int = 3
+    crash_window_ms: int = 10_000
+    backoff_ms: int = 500
+    backoff_max_ms: int = 10_000
+    healthy_after_ms: int = 10_000
+    startup_period_ms: int = 1000
+    ready_timeout_ms: int = 30_000
     watch_extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     reload_strategy: str = "restart"
     preserve_state: bool = True
@@ -82,6 +89,13 @@ def resolve(file: FileConfig, env: Mapping[str, str], flags: Flags) -> Settings:
             flags.preserve_state, "PRESERVE_STATE", _bool, file.preserve_state, True
         ),
         force_polling=layer.pick(None, "FORCE_POLLING", _bool, file.force_polling, None),
+        crash_limit=layer.pick(None, "CRASH_LIMIT", _whole, file.crash_limit, 3),
+        crash_window_ms=layer.pick(None, "CRASH_WINDOW", _ms, file.crash_window, 10_000),
+        backoff_ms=layer.pick(None, "BACKOFF", _ms, file.backoff, 500),
+        backoff_max_ms=layer.pick(None, "BACKOFF_MAX", _ms, file.backoff_max, 10_000),
+        healthy_after_ms=layer.pick(None, "HEALTHY_AFTER", _ms, file.healthy_after, 10_000),
+        startup_period_ms=layer.pick(None, "STARTUP_PERIOD", _ms, file.startup_period, 1000),
+        ready_timeout_ms=layer.pick(None, "READY_TIMEOUT", _ms, file.ready_timeout, 30_000),
     )
     if settings.reload_strategy == "refresh":
         problems.append(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import queue
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,8 @@ from meshdev.debounce import Coalescer
 from meshdev.discovery import AgentDef
 from meshdev.events import Event, EventSink
 from meshdev.fleet import Fleet
+from meshdev.gate import KeepLastGood
+from meshdev.health import FailedStart, Health, Restart
 from meshdev.plan import Plan, Situation, is_relevant, make_plan
 from meshdev.problems import UsageError
 from meshdev.process import Sinks, Spawner, install_signal_handlers, kill_now
@@ -81,8 +83,11 @@ class Supervisor:
         self.flags = flags
         self.clock = clock
         self.inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()  # reentrant: signal-safe
-        sinks = Sinks(line=on_line, report=self._post_report, exit=self._post_exit)
+        self.on_line = on_line
+        sinks = Sinks(line=self._post_line, report=self._post_report, exit=self._post_exit)
         self.fleet = Fleet(spawner, sinks, emit, clock)
+        self.health = Health(self.fleet, emit, clock)
+        self.gate = KeepLastGood()
         self.coalescer = self._coalescer()
         self.watcher: Watcher | None = None
         self.watched: tuple[Path, ...] = ()
@@ -91,6 +96,10 @@ class Supervisor:
         self.reloads = 0
 
     # -- messages from other threads (must only enqueue) ----------------------------------------
+
+    def _post_line(self, agent: str, stream: str, text: str) -> None:
+        self.health.record_line(agent, stream, text)
+        self.on_line(agent, stream, text)
 
     def _post_report(self, agent: str, generation: int, message: dict[str, Any]) -> None:
         self.inbox.put(_Report(agent, generation, message))
@@ -108,20 +117,22 @@ class Supervisor:
     def run(self) -> int:
         install_signal_handlers(self._post_signal)
         self._announce()
-        self.fleet.start(self.project.discovery.agents, self.project, "first start")
+        self._start(self.project.discovery.agents, "first start")
         if self.project.settings.hot_reload:
             self._start_watching()
         else:
             self.emit(Event("watching", {"enabled": False, "dirs": 0, "reload_delay_ms": 0}))
         while self.exit_code is None:
             self._handle(self._next_message())
+            for key in self.health.timers.pop_due(self.clock()):
+                self._on_timer(key)
             if self.coalescer.due(self.clock()):
                 self._reload(self.coalescer.take())
         return self._shutdown()
 
     def _next_message(self) -> _Message | None:
-        deadline = self.coalescer.deadline()
-        timeout = None if deadline is None else max(0.0, deadline - self.clock())
+        deadlines = [d for d in (self.coalescer.deadline(), self.health.timers.next_due()) if d]
+        timeout = max(0.0, min(deadlines) - self.clock()) if deadlines else None
         try:
             return self.inbox.get(timeout=timeout)
         except queue.Empty:
@@ -224,18 +235,49 @@ class Supervisor:
         new = self.fleet.on_report(report.agent, report.generation, report.message)
         if new and not {p.parent for p in new} <= set(self.watched):
             self._rearm()
+        if report.message.get("t") == "ready" and self.fleet.is_current(
+            report.agent, report.generation
+        ):
+            self.health.mark_ready(report.agent, "meshdev.ready()")
 
     def _on_exit(self, exit_: _Exit) -> None:
         store = StateStore(self.project.private_dir)
         verdict = self.fleet.on_exit(exit_.agent, exit_.generation, exit_.returncode, store)
         if verdict == "retry_fresh":
-            agent = self.project.discovery.get(exit_.agent)
-            if agent is not None:
-                self.fleet.start([agent], self.project, "retry without restored state")
+            self._start_named([exit_.agent], "retry without restored state")
+        elif verdict == "crashed":
+            self.health.on_failure(exit_.agent, exit_.returncode, self.project.settings)
+        self._exit_if_nothing_left()
+
+    def _exit_if_nothing_left(self) -> None:
+        """Without watching, nothing can bring a finished or broken agent back: exit."""
+        if self.watcher is not None or self.fleet.everything_alive():
             return
-        if self.watcher is None and not self.fleet.everything_alive():
+        if not self.health.restart_pending():
             codes = [p.returncode or 0 for p in self.fleet.procs.values()]
-            self.exit_code = 0 if not any(codes) else 1  # nothing left to supervise
+            self.exit_code = 0 if not any(codes) else 1
+
+    def _on_timer(self, key: Hashable) -> None:
+        agents = {a.name: a for a in self.project.discovery.agents}
+        action = self.health.on_timer(key, agents, self.project.settings)
+        if isinstance(action, Restart):
+            self._start_named([action.agent], "restart after a crash")
+        elif isinstance(action, FailedStart):
+            self.fleet.stop(
+                [action.agent],
+                self.project.settings.stop_grace_ms / 1000,
+                reason="not ready in time",
+            )
+            self.health.on_failure(action.agent, None, self.project.settings)
+
+    def _start(self, agents: Iterable[AgentDef], reason: str, changes: Sequence[Path] = ()) -> None:
+        for agent in agents:
+            self.fleet.start([agent], self.project, reason, changes)
+            self.health.started(agent, self.project.settings)
+
+    def _start_named(self, names: Iterable[str], reason: str) -> None:
+        found = [a for a in map(self.project.discovery.get, names) if a is not None]
+        self._start(found, reason)
 
     # -- reloading ------------------------------------------------------------------------------
 
@@ -251,11 +293,41 @@ class Supervisor:
                 redefined=redefined,
             ),
         )
+        plan = self._keep_last_good(plan, changed)
         self._report_plan(plan)
         self._execute(plan, changed)
         self.fleet.refresh_closures(self.project)
         self._rearm()
         self._summarise(changed, plan)
+
+    def _keep_last_good(self, plan: Plan, changed: list[Path]) -> Plan:
+        """Agents that would load a file that does not compile keep running their last good
+        version; the error is shown with file, line and code."""
+        for problem in self.gate.update(changed):
+            self.emit(
+                Event(
+                    "compile_error",
+                    {
+                        "file": self._relative(problem.path),
+                        "line": problem.line,
+                        "message": problem.message,
+                        "code": problem.code,
+                    },
+                )
+            )
+        held = {name: self._broken_files(name) for name in [*plan.restart, *plan.start]}
+        held = {name: broken for name, broken in held.items() if broken}
+        for name, broken in held.items():
+            running = name in self.fleet.procs
+            self.emit(Event("reload_held", {"agent": name, "files": broken, "running": running}))
+        return plan.without(held) if held else plan
+
+    def _broken_files(self, name: str) -> list[str]:
+        """Files this agent would load that do not compile now."""
+        picture = self.fleet.pictures.get(name)
+        agent = self.project.discovery.get(name)
+        uses = picture.files() if picture else {agent.script} if agent else set()
+        return [self._relative(p) for p in self.gate.blocking(uses)]
 
     def _summarise(self, changed: list[Path], plan: Plan) -> None:
         files = [self._relative(p) for p in changed]
@@ -316,6 +388,8 @@ class Supervisor:
         for name in plan.stop:
             self.emit(Event("agent_removed", {"agent": name}))
         self.fleet.forget(plan.stop)
+        for name in plan.stop:
+            self.health.forget(name)
         self._start_restarted(plan)
         self._start_new(plan, changed)
         if plan.restart:
@@ -336,12 +410,14 @@ class Supervisor:
         for name, causes in plan.restart.items():
             agent = self.project.discovery.get(name)
             if agent is not None:
-                why = ", ".join(self._relative(p) for p in causes[:3]) or "its settings"
-                self.fleet.start([agent], self.project, f"{why} changed", causes)
+                files = [self._relative(p) for p in causes]
+                self.health.on_change(name, files)
+                why = ", ".join(files[:3]) or "its settings"
+                self._start([agent], f"{why} changed", causes)
 
     def _start_new(self, plan: Plan, changed: list[Path]) -> None:
         agents = [a for a in map(self.project.discovery.get, plan.start) if a is not None]
-        self.fleet.start(agents, self.project, "new agent", changed)
+        self._start(agents, "new agent", changed)
 
     def _relative(self, path: Path) -> str:
         return self.project.rules.relative(path) or str(path)
