@@ -127,13 +127,13 @@ class Health:
             self.timers.schedule(key, self.clock() + _PROBE_EVERY)
 
     def mark_ready(self, name: str, how: str) -> None:
+        if how == "meshdev.ready()":
+            self.signals_ready.add(name)  # from now on, wait for it (up to ready_timeout)
         life, process = self.fleet.life.get(name), self.fleet.procs.get(name)
         if life is None or process is None or life.ready:
             return
         life.ready = True
         life.ready_at = self.clock()
-        if how == "meshdev.ready()":
-            self.signals_ready.add(name)
         self.timers.cancel_where(
             lambda k: isinstance(k, tuple) and k[1:] == (name, life.generation)
         )
