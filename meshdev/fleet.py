@@ -105,7 +105,7 @@ class Fleet:
         )
 
     def stop(self, names: Iterable[str], grace_seconds: float, reason: str) -> list[StopResult]:
-        targets = [self.procs[n] for n in names if n in self.procs]
+        targets = [self.procs[n] for n in names if n in self.procs and self._still_there(n)]
         for process in targets:
             life = self.life.get(process.agent)
             if life is not None and life.generation == process.generation:
@@ -127,6 +127,14 @@ class Fleet:
             )
         return results
 
+    def is_running(self, name: str) -> bool:
+        process = self.procs.get(name)
+        return process is not None and not process.exited.is_set()
+
+    def _still_there(self, name: str) -> bool:
+        process = self.procs[name]
+        return not process.exited.is_set() or process.group_alive()
+
     def forget(self, names: Iterable[str]) -> None:
         for name in names:
             for table in (self.defs, self.procs, self.pictures):
@@ -135,7 +143,7 @@ class Fleet:
 
     def everything_alive(self) -> list[AgentProcess]:
         """Processes that still run or whose group still has members (for shutdown)."""
-        return [p for p in self.procs.values() if not p.exited.is_set() or p.group_alive()]
+        return [self.procs[name] for name in self.procs if self._still_there(name)]
 
     # -- what the processes tell ----------------------------------------------------------------
 

@@ -318,7 +318,7 @@ class Supervisor:
         held = {name: self._broken_files(name) for name in [*plan.restart, *plan.start]}
         held = {name: broken for name, broken in held.items() if broken}
         for name, broken in held.items():
-            running = name in self.fleet.procs
+            running = self.fleet.is_running(name)
             self.emit(Event("reload_held", {"agent": name, "files": broken, "running": running}))
         return plan.without(held) if held else plan
 
