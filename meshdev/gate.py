@@ -4,6 +4,7 @@ agents that use it. Only the changed files are compiled (about a millisecond eac
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,20 +59,47 @@ def _pointer(exc: SyntaxError) -> str:
 
 
 class KeepLastGood:
-    """The project's `.py` files that do not compile right now, updated batch by batch."""
+    """The project's `.py` files that do not compile right now, updated batch by batch.
+
+    `precheck` compiles files as their events arrive, during the quiet time before a reload; the
+    result is kept by content digest (mtime moves in coarse steps), so the reload itself only
+    pays for reading the files again.
+    """
 
     def __init__(self) -> None:
         self.broken: dict[Path, CompileProblem] = {}
+        self._checked: dict[Path, tuple[bytes, CompileProblem | None]] = {}
+
+    def precheck(self, paths: Iterable[Path]) -> None:
+        for path in paths:
+            if path.suffix == ".py":
+                self._check(path)
 
     def update(self, changed: Iterable[Path]) -> list[CompileProblem]:
         """Recheck the changed files; return the problems found in them."""
-        paths = [p for p in changed if p.suffix == ".py"]
-        for path in paths:
+        found: list[CompileProblem] = []
+        for path in (p for p in changed if p.suffix == ".py"):
+            problem = self._check(path)
             self.broken.pop(path, None)
-        found = compile_problems(paths)
-        self.broken.update(found)
-        return list(found.values())
+            if problem is not None:
+                self.broken[path] = problem
+                found.append(problem)
+        return found
 
     def blocking(self, files: Iterable[Path]) -> list[Path]:
         """Which of `files` do not compile (an agent using one keeps its running version)."""
         return sorted(p for p in files if p in self.broken)
+
+    def _check(self, path: Path) -> CompileProblem | None:
+        try:
+            source = path.read_bytes()
+        except OSError:
+            self._checked.pop(path, None)
+            return None  # deleted or unreadable: the import will say so
+        digest = hashlib.blake2b(source, digest_size=16).digest()
+        cached = self._checked.get(path)
+        if cached is not None and cached[0] == digest:
+            return cached[1]
+        problem = check_source(source, path)
+        self._checked[path] = (digest, problem)
+        return problem

@@ -221,6 +221,7 @@ class Supervisor:
             if p not in self.own_files and (is_relevant(p, rules, index) or self._maybe_agent(p))
         ]
         self.coalescer.add(relevant, self.clock())
+        self.gate.precheck(relevant)  # during the quiet time, so the reload does not wait for it
 
     def _maybe_agent(self, path: Path) -> bool:
         """A file whose coming or going can add or remove an agent."""

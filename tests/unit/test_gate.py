@@ -42,3 +42,19 @@ def test_checking_a_typical_module_takes_about_a_millisecond(tmp_path: Path) -> 
         compile_problems([path])
     per_check = (time.perf_counter() - started) / 20
     assert per_check < 0.05  # a sanity bound; the README reports the measured figure
+
+
+def test_a_precheck_is_reused_while_the_file_is_unchanged(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import meshdev.gate as gate_module
+
+    path = tmp_path / "m.py"
+    path.write_text("x = 1\n")
+    gate = KeepLastGood()
+    gate.precheck([path])
+    calls: list[object] = []
+    real = gate_module.check_source
+    monkeypatch.setattr(gate_module, "check_source", lambda b, p: calls.append(p) or real(b, p))
+    assert gate.update([path]) == []
+    assert calls == []  # reused: the reload paid nothing
+    path.write_text("x = (\n")
+    assert [p.path for p in gate.update([path])] == [path] and len(calls) == 1
