@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from meshdev import explain
+from meshdev import control, explain
 from meshdev._version import __version__
 from meshdev.console import Console
 from meshdev.eventlog import EventLog
 from meshdev.events import Event
-from meshdev.exitcodes import USAGE
+from meshdev.exitcodes import FAILURE, USAGE
 from meshdev.problems import UsageError
 from meshdev.process import SubprocessSpawner
 from meshdev.project import Project, load_project, project_root
 from meshdev.settings import Flags
 from meshdev.statestore import StateStore
-from meshdev.supervisor import Supervisor
+from meshdev.supervisor import Options, Supervisor
 
 T = TypeVar("T")
 
@@ -124,9 +125,8 @@ def start(
             log(event)
 
     own = frozenset({events.resolve()}) if events else frozenset()
-    supervisor = Supervisor(
-        project, SubprocessSpawner(), emit, console.agent_line, os.environ, flags, own
-    )
+    options = Options(os.environ, flags, own, commands=sys.stdin)
+    supervisor = Supervisor(project, SubprocessSpawner(), emit, console.agent_line, options)
     try:
         code = supervisor.run()
     finally:
@@ -215,6 +215,27 @@ def state_clear(
         console.plain(f"removed {path}")
     if not removed:
         console.plain("no saved state" + (f" for {agent}" if agent else ""))
+
+
+@app.command()
+def reload(
+    agents: Annotated[
+        list[str] | None, typer.Argument(help="Agents to reload (default: all)")
+    ] = None,
+    project: ProjectOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Reload agents of the meshdev running for this project (from another terminal)."""
+    console = Console()
+    root = _guarded(console, lambda: project_root(project, config, Path.cwd()))
+    try:
+        answer = control.send(control.socket_path(root), " ".join(["r", *(agents or [])]))
+    except OSError:
+        console.usage_error(UsageError.single(str(root), "no meshdev is running for this project"))
+        raise typer.Exit(FAILURE) from None
+    console.plain(answer)
+    if not answer.startswith("reloaded"):
+        raise typer.Exit(FAILURE)
 
 
 def main() -> None:

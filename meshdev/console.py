@@ -74,6 +74,8 @@ class Console:
         if event.kind == "circuit_open":
             self.rich.print(_circuit_panel(event))
             return
+        if event.kind == "shutdown" and event.get("agents"):
+            self.rich.print(_summary_table(event["agents"]))
         render = _RENDERERS.get(event.kind)
         if render is not None:
             message, style = render(event)
@@ -227,6 +229,35 @@ def _circuit_panel(e: Event) -> Panel:
     return Panel(body, title=f"{e['agent']}: circuit open", border_style="red", expand=False)
 
 
+def _summary_table(rows: dict[str, dict[str, Any]]) -> Table:
+    table = Table(title="session summary", show_edge=False, header_style="bold")
+    for column in (
+        "agent",
+        "restarts",
+        "reloads",
+        "median reload",
+        "worst reload",
+        "crashes",
+        "circuit",
+    ):
+        table.add_column(column, justify="left" if column in ("agent", "circuit") else "right")
+    for name, row in rows.items():
+        table.add_row(
+            name,
+            str(row["restarts"]),
+            str(row["reloads"]),
+            _seconds(row["median_reload_s"]),
+            _seconds(row["worst_reload_s"]),
+            str(row["crashes"]),
+            row["circuit"],
+        )
+    return table
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
 def _compile_error(e: Event) -> tuple[str, str]:
     where = f"{e['file']}:{e['line']}" if e.get("line") else e["file"]
     code = f"\n{e['code']}" if e.get("code") else ""
@@ -248,7 +279,8 @@ def _ready(e: Event) -> tuple[str, str]:
 
 def _reload(e: Event) -> tuple[str, str]:
     agents = ", ".join(e["agents"])
-    return f"↻ restarted {agents} in {e['seconds']:.2f} s ({_files(e)} changed)", "bold"
+    why = f"{_files(e)} changed" if e.get("files") else e.get("reason", "")
+    return f"↻ restarted {agents} in {e['seconds']:.2f} s ({why})", "bold"
 
 
 def _config_error(e: Event) -> tuple[str, str]:
@@ -302,6 +334,14 @@ def _size(count: int) -> str:
     return f"{count} B"
 
 
+def _timing(e: Event) -> tuple[str, str]:
+    return (
+        f"⏱ {e['agent']} reloaded in {e['total']:.2f} s: quiet {e['quiet']:.2f} · "
+        f"stop {e['stop']:.2f} · spawn {e['spawn']:.2f} · start-up {e['startup']:.2f}",
+        "dim",
+    )
+
+
 def _simple(template: str, style: str = "") -> Callable[[Event], tuple[str, str]]:
     def render(e: Event) -> tuple[str, str]:
         values: dict[str, Any] = dict(e.fields)
@@ -336,6 +376,8 @@ _RENDERERS: dict[str, Callable[[Event], tuple[str, str]]] = {
     "watch_error": _simple("{message}", "yellow"),
     "warning": _simple("{message}", "yellow"),
     "batch": _batch,
+    "command": _simple("{reply}", "bold"),
+    "reload_timing": _timing,
     "state_restored": _simple("{agent}: state restored ({keys_text})", "cyan"),
     "state_saved": _saved,
     "shutdown": _simple("stopped {stopped} agent(s); exit code {exit_code}", "bold"),

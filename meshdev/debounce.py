@@ -37,6 +37,10 @@ class Coalescer:
         deadline = self.deadline()
         return deadline is not None and now >= deadline
 
+    def first_seen(self) -> float | None:
+        """When the first change of the pending batch arrived."""
+        return self._first
+
     def take(self) -> list[Path]:
         """The pending paths, in the order first seen; the coalescer starts empty again."""
         batch = list(self._pending)

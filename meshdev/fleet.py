@@ -39,6 +39,16 @@ class Life:
     ready: bool = False
     ready_at: float | None = None
     stopping: bool = False  # meshdev asked it to stop: its exit is no crash
+    timing: Timing | None = None  # set when this process replaces one for a reload
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The moments of one reload (monotonic seconds), completed when the new process is ready."""
+
+    seen: float  # the first change of the batch arrived (or the manual reload was asked)
+    decided: float  # the quiet time was over: stopping began
+    stopped: float  # the old process group was gone
 
 
 class Fleet:

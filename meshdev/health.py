@@ -19,7 +19,7 @@ from pathlib import Path
 from meshdev.breaker import Breaker, Opened, Policy, Retry
 from meshdev.discovery import AgentDef
 from meshdev.events import Event, EventSink
-from meshdev.fleet import Fleet
+from meshdev.fleet import Fleet, Timing
 from meshdev.settings import Settings
 from meshdev.timers import Timers
 
@@ -143,6 +143,10 @@ class Health:
                 "agent_ready", {"agent": name, "pid": process.pid, "seconds": seconds, "how": how}
             )
         )
+        if life.timing is not None:
+            self.emit(
+                Event("reload_timing", _split(name, life.timing, process.started, life.ready_at))
+            )
         if self._breaker(name).on_ready():
             self.emit(Event("circuit_closed", {"agent": name}))
 
@@ -215,3 +219,16 @@ class Health:
         elif settings is not None:
             breaker.policy = policy_of(settings)
         return breaker
+
+
+def _split(name: str, timing: Timing, started: float, ready: float) -> dict[str, object]:
+    """change seen -> (quiet) -> stopping began -> (stop) -> old gone -> (spawn) -> started ->
+    (start-up) -> ready."""
+    return {
+        "agent": name,
+        "quiet": round(timing.decided - timing.seen, 4),
+        "stop": round(timing.stopped - timing.decided, 4),
+        "spawn": round(started - timing.stopped, 4),
+        "startup": round(ready - started, 4),
+        "total": round(ready - timing.seen, 4),
+    }

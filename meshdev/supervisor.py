@@ -10,13 +10,21 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from meshdev._version import __version__
+from meshdev.control import (
+    ControlServer,
+    Reply,
+    parse,
+    read_terminal,
+    send,
+    socket_path,
+)
 from meshdev.debounce import Coalescer
 from meshdev.discovery import AgentDef
 from meshdev.events import Event, EventSink
-from meshdev.fleet import Fleet
+from meshdev.fleet import Fleet, Timing
 from meshdev.gate import KeepLastGood
 from meshdev.health import FailedStart, Health, Restart
 from meshdev.plan import Plan, Situation, is_relevant, make_plan
@@ -26,6 +34,7 @@ from meshdev.project import Project, rediscover, reload_config
 from meshdev.scan import watched_dirs
 from meshdev.settings import Flags
 from meshdev.statestore import StateStore
+from meshdev.summary import Summary
 from meshdev.watcher import STEP_MS, RawBatch, Watcher, WatchOptions
 
 LineSink = Callable[[str, str, str], None]
@@ -61,7 +70,21 @@ class _WatchError:
     message: str
 
 
-_Message = _Files | _Report | _Exit | _Signal | _WatchError
+@dataclass(frozen=True)
+class _Command:
+    text: str
+    reply: Reply
+
+
+_Message = _Files | _Report | _Exit | _Signal | _WatchError | _Command
+
+
+@dataclass(frozen=True)
+class Options:
+    env: Mapping[str, str]
+    flags: Flags
+    own_files: frozenset[Path] = frozenset()  # meshdev's own outputs (--events): never a trigger
+    commands: IO[str] | None = None  # meshdev's stdin: `r`, `r NAME`, `rs`
 
 
 class Supervisor:
@@ -71,29 +94,31 @@ class Supervisor:
         spawner: Spawner,
         emit: EventSink,
         on_line: LineSink,
-        env: Mapping[str, str],
-        flags: Flags,
-        own_files: frozenset[Path] = frozenset(),
+        options: Options,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.project = project
-        self.own_files = own_files  # meshdev's own outputs (the --events log): never a trigger
-        self.emit = emit
-        self.env = env
-        self.flags = flags
+        self.options = options
+        self.summary = Summary()
+        self._sink = emit
         self.clock = clock
         self.inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()  # reentrant: signal-safe
         self.on_line = on_line
         sinks = Sinks(line=self._post_line, report=self._post_report, exit=self._post_exit)
-        self.fleet = Fleet(spawner, sinks, emit, clock)
-        self.health = Health(self.fleet, emit, clock)
+        self.fleet = Fleet(spawner, sinks, self.emit, clock)
+        self.health = Health(self.fleet, self.emit, clock)
         self.gate = KeepLastGood()
         self.coalescer = self._coalescer()
         self.watcher: Watcher | None = None
+        self.control: ControlServer | None = None
         self.watched: tuple[Path, ...] = ()
         self.exit_code: int | None = None
         self.shutting_down = False
         self.reloads = 0
+
+    def emit(self, event: Event) -> None:
+        self.summary(event)
+        self._sink(event)
 
     # -- messages from other threads (must only enqueue) ----------------------------------------
 
@@ -118,6 +143,7 @@ class Supervisor:
         install_signal_handlers(self._post_signal)
         self._announce()
         self._start(self.project.discovery.agents, "first start")
+        self._listen_for_commands()
         if self.project.settings.hot_reload:
             self._start_watching()
         else:
@@ -127,7 +153,8 @@ class Supervisor:
             for key in self.health.timers.pop_due(self.clock()):
                 self._on_timer(key)
             if self.coalescer.due(self.clock()):
-                self._reload(self.coalescer.take())
+                seen = self.coalescer.first_seen() or self.clock()
+                self._reload(self.coalescer.take(), seen)
         return self._shutdown()
 
     def _next_message(self) -> _Message | None:
@@ -147,6 +174,8 @@ class Supervisor:
             self._on_exit(message)
         elif isinstance(message, _Signal):
             self.exit_code = 128 + message.signum
+        elif isinstance(message, _Command):
+            message.reply(self._on_command(message.text))
         elif isinstance(message, _WatchError):
             self.emit(Event("watch_error", {"message": message.message}))
             self._rearm(force=True)
@@ -218,7 +247,8 @@ class Supervisor:
         relevant = [
             p
             for p in paths
-            if p not in self.own_files and (is_relevant(p, rules, index) or self._maybe_agent(p))
+            if p not in self.options.own_files
+            and (is_relevant(p, rules, index) or self._maybe_agent(p))
         ]
         self.coalescer.add(relevant, self.clock())
         self.gate.precheck(relevant)  # during the quiet time, so the reload does not wait for it
@@ -271,18 +301,76 @@ class Supervisor:
             )
             self.health.on_failure(action.agent, None, self.project.settings)
 
-    def _start(self, agents: Iterable[AgentDef], reason: str, changes: Sequence[Path] = ()) -> None:
+    def _start(
+        self,
+        agents: Iterable[AgentDef],
+        reason: str,
+        changes: Sequence[Path] = (),
+        timing: Timing | None = None,
+    ) -> None:
         for agent in agents:
             self.fleet.start([agent], self.project, reason, changes)
+            life = self.fleet.life.get(agent.name)
+            if life is not None:
+                life.timing = timing
             self.health.started(agent, self.project.settings)
 
     def _start_named(self, names: Iterable[str], reason: str) -> None:
         found = [a for a in map(self.project.discovery.get, names) if a is not None]
         self._start(found, reason)
 
+    # -- commands -------------------------------------------------------------------------------
+
+    def _listen_for_commands(self) -> None:
+        def post(text: str, reply: Reply) -> None:
+            self.inbox.put(_Command(text, reply))
+
+        def say(text: str) -> None:
+            self.emit(Event("command", {"reply": text}))
+
+        if self.options.commands is not None:
+            read_terminal(self.options.commands, post, say)
+        path = socket_path(self.project.root)
+        try:
+            send(path, "ping")
+        except OSError:
+            self.control = ControlServer(path, post)
+            return
+        self.emit(
+            Event(
+                "warning",
+                {
+                    "message": (
+                        "another meshdev already runs for this project; `meshdev reload` "
+                        "reaches that one, this one takes commands on its terminal only"
+                    )
+                },
+            )
+        )
+
+    def _on_command(self, text: str) -> str:
+        if text.strip() == "ping":
+            return "pong"
+        command = parse(text)
+        if command is None:
+            return f"unknown command {text.strip()!r}: type r (reload all), r NAME, or rs"
+        known = sorted(self.project.discovery.names())
+        unknown = [n for n in command.agents if n not in known]
+        if unknown:
+            return f"no agent named {', '.join(unknown)} (agents: {', '.join(known)})"
+        names = list(command.agents) or known
+        self._manual_reload(names)
+        return f"reloaded {', '.join(names)}"
+
+    def _manual_reload(self, names: list[str]) -> None:
+        now = self.clock()
+        plan = self._keep_last_good(Plan(restart={n: () for n in names}), [])
+        self._execute(plan, [], now, reason="manual reload")
+        self._summarise([], plan)
+
     # -- reloading ------------------------------------------------------------------------------
 
-    def _reload(self, changed: list[Path]) -> None:
+    def _reload(self, changed: list[Path], seen: float) -> None:
         redefined = self._refresh_project(changed)
         plan = make_plan(
             changed,
@@ -296,7 +384,7 @@ class Supervisor:
         )
         plan = self._keep_last_good(plan, changed)
         self._report_plan(plan)
-        self._execute(plan, changed)
+        self._execute(plan, changed, seen)
         self.fleet.refresh_closures(self.project)
         self._rearm()
         self._summarise(changed, plan)
@@ -351,7 +439,7 @@ class Supervisor:
         config = self.project.config.path
         try:
             if config is not None and config in changed:
-                self.project = reload_config(self.project, self.env, self.flags)
+                self.project = reload_config(self.project, self.options.env, self.options.flags)
                 self.coalescer = self._coalescer()
                 self.emit(Event("config_reloaded", {"file": str(config)}))
             elif any(self._maybe_agent(p) for p in changed):
@@ -380,41 +468,36 @@ class Supervisor:
             agent = self.project.discovery.get(name)
             self.emit(Event("agent_added", {"agent": name, "how": agent.how if agent else ""}))
 
-    def _execute(self, plan: Plan, changed: list[Path]) -> None:
+    def _execute(
+        self, plan: Plan, changed: list[Path], seen: float, reason: str | None = None
+    ) -> None:
         if not (plan.restart or plan.stop or plan.start):
             return
-        started = self.clock()
+        decided = self.clock()
         grace = self.project.settings.stop_grace_ms / 1000
         self.fleet.stop([*plan.stop, *plan.restart], grace, reason="reload")
+        stopped = self.clock()
         for name in plan.stop:
             self.emit(Event("agent_removed", {"agent": name}))
-        self.fleet.forget(plan.stop)
-        for name in plan.stop:
             self.health.forget(name)
-        self._start_restarted(plan)
+        self.fleet.forget(plan.stop)
+        self._start_restarted(plan, Timing(seen, decided, stopped), reason)
         self._start_new(plan, changed)
         if plan.restart:
             self.reloads += 1
             files = sorted({self._relative(p) for ps in plan.restart.values() for p in ps})
-            self.emit(
-                Event(
-                    "reload",
-                    {
-                        "agents": list(plan.restart),
-                        "files": files,
-                        "seconds": round(self.clock() - started, 4),
-                    },
-                )
-            )
+            seconds = round(self.clock() - decided, 4)
+            fields = {"agents": list(plan.restart), "files": files, "seconds": seconds}
+            self.emit(Event("reload", {**fields, "reason": reason or "files changed"}))
 
-    def _start_restarted(self, plan: Plan) -> None:
+    def _start_restarted(self, plan: Plan, timing: Timing, reason: str | None) -> None:
         for name, causes in plan.restart.items():
             agent = self.project.discovery.get(name)
             if agent is not None:
                 files = [self._relative(p) for p in causes]
                 self.health.on_change(name, files)
-                why = ", ".join(files[:3]) or "its settings"
-                self._start([agent], f"{why} changed", causes)
+                why = reason or f"{', '.join(files[:3]) or 'its settings'} changed"
+                self._start([agent], why, causes, timing)
 
     def _start_new(self, plan: Plan, changed: list[Path]) -> None:
         agents = [a for a in map(self.project.discovery.get, plan.start) if a is not None]
@@ -439,6 +522,8 @@ class Supervisor:
         self.shutting_down = True
         if self.watcher is not None:
             self.watcher.close()
+        if self.control is not None:
+            self.control.close()
         alive = self.fleet.everything_alive()
         grace = self.project.settings.stop_grace_ms / 1000
         self.fleet.stop([p.agent for p in alive], grace, reason="shutdown")
@@ -452,6 +537,7 @@ class Supervisor:
                     "stopped": len(alive),
                     "reloads": self.reloads,
                     "signal": _signal_name(code),
+                    "agents": self.summary.rows(),
                 },
             )
         )
