@@ -99,9 +99,12 @@ def start(
         Path | None,
         typer.Option("--events", metavar="FILE", help="Append every event as a JSON line"),
     ] = None,
+    plain: Annotated[
+        bool, typer.Option("--plain", help="Plain prefixed lines: no colours, no status view")
+    ] = False,
 ) -> None:
     """Run agents (files or folders), watch the project, restart only what changed."""
-    console = Console()
+    console = Console(plain=plain)
     flags = Flags(hot_reload=reload, reload_delay=reload_delay, preserve_state=preserve_state)
     project = _guarded(console, lambda: _project(paths, config, flags))
     if not project.discovery.agents:
@@ -128,7 +131,8 @@ def start(
     options = Options(os.environ, flags, own, commands=sys.stdin)
     supervisor = Supervisor(project, SubprocessSpawner(), emit, console.agent_line, options)
     try:
-        code = supervisor.run()
+        with console.status_view(supervisor.status_rows):
+            code = supervisor.run()
     finally:
         if log is not None:
             log.close()

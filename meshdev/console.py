@@ -5,13 +5,17 @@ The only module that prints. Agent output is never interpreted as markup.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from typing import Any, TextIO
 
 from rich.console import Console as RichConsole
 from rich.console import RenderableType
+from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -43,14 +47,38 @@ def _files(event: Event, key: str = "files", limit: int = 3) -> str:
 
 
 class Console:
-    def __init__(self, file: TextIO | None = None, width: int | None = None) -> None:
+    def __init__(
+        self, file: TextIO | None = None, width: int | None = None, plain: bool = False
+    ) -> None:
+        target = file or sys.stdout
+        # Plain: a pipe, NO_COLOR or --plain. No escape codes at all (NO_COLOR alone keeps bold).
+        self.is_plain = plain or bool(os.environ.get("NO_COLOR")) or not _is_tty(target)
+        color = {"color_system": None} if self.is_plain else {}
         self.rich = RichConsole(
-            file=file or sys.stdout, highlight=False, soft_wrap=True, width=width
+            file=target,
+            highlight=False,
+            soft_wrap=True,
+            width=width,
+            **color,  # type: ignore[arg-type]
         )
-        self.err = RichConsole(file=sys.stderr, highlight=False, soft_wrap=True)
+        self.err = RichConsole(file=sys.stderr, highlight=False, soft_wrap=True, **color)  # type: ignore[arg-type]
         self._colors: dict[str, str] = {}
         self._width = len(_SELF)
         self._lock = threading.Lock()
+
+    def status_view(self, rows: Callable[[], list[dict[str, Any]]]) -> AbstractContextManager[Any]:
+        """A status table kept at the bottom of a terminal, redrawn once a second; the agents'
+        lines scroll above it. Nothing in plain mode."""
+        if self.is_plain:
+            return contextlib.nullcontext()
+        return Live(
+            get_renderable=lambda: _status_table(rows()),
+            console=self.rich,
+            refresh_per_second=1,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
 
     def know_agents(self, names: Iterable[str]) -> None:
         with self._lock:
@@ -227,6 +255,60 @@ def _circuit_panel(e: Event) -> Panel:
         style="yellow",
     )
     return Panel(body, title=f"{e['agent']}: circuit open", border_style="red", expand=False)
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _status_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(show_edge=False, header_style="bold", box=None, padding=(0, 1))
+    for column in (
+        "agent",
+        "state",
+        "pid",
+        "uptime",
+        "restarts",
+        "circuit",
+        "last reload",
+        "memory",
+    ):
+        table.add_column(column)
+    for row in rows:
+        state_style = _STATE_STYLE.get(row["state"].split(",")[0], "")
+        table.add_row(
+            row["agent"],
+            Text(row["state"], style=state_style),
+            str(row["pid"] or "-"),
+            _duration(row["uptime"]),
+            str(row["restarts"]),
+            Text(row["circuit"], style="red" if row["circuit"] != "closed" else ""),
+            _seconds(row["last_reload"]),
+            _size(row["rss"]) if row["rss"] else "-",
+        )
+    return table
+
+
+_STATE_STYLE = {
+    "running": "green",
+    "starting": "yellow",
+    "crashed": "red",
+    "backoff": "yellow",
+    "stopped": "dim",
+    "finished": "dim",
+    "waiting for a good save": "red",
+}
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _summary_table(rows: dict[str, dict[str, Any]]) -> Table:

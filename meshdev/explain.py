@@ -41,8 +41,17 @@ def watches(project: Project) -> dict[str, Any]:
         "config": str(project.config.path) if project.config.path else None,
         "watched_dirs": [rel(d / "x")[:-2] or "." for d in dirs],  # type: ignore[index]
         "patterns": _patterns(project),
-        "files": [_file_entry(project, index, path) for path in files_under(project.rules, dirs)],
+        "files": sorted(
+            (_file_entry(project, index, path) for path in files_under(project.rules, dirs)),
+            key=lambda e: (_VERDICT_ORDER.index(e["verdict"]), e["path"]),
+        ),
     }
+
+
+_VERDICT_ORDER = [
+    v.value
+    for v in (Verdict.RELOAD, Verdict.LOG_ONLY, Verdict.CONFIG, Verdict.UNWATCHED, Verdict.EXCLUDED)
+]
 
 
 def _patterns(project: Project) -> dict[str, list[str]]:
@@ -103,8 +112,20 @@ def _module_name(closure: Closure, path: Path) -> str:
 def agents(project: Project) -> dict[str, Any]:
     return {
         "agents": [
-            {"name": a.name, "script": str(a.script), "how": a.how, "args": list(a.args)}
+            {
+                "name": a.name,
+                "script": _shown(project, a.script),
+                "how": a.how,
+                "args": list(a.args),
+            }
             for a in project.discovery.agents
         ],
-        "skipped": [{"path": str(s.path), "why": s.why} for s in project.discovery.skipped],
+        "skipped": [
+            {"path": _shown(project, s.path), "why": s.why} for s in project.discovery.skipped
+        ],
     }
+
+
+def _shown(project: Project, path: Path) -> str:
+    """Relative to the project root when inside it."""
+    return project.rules.relative(path) or str(path)

@@ -216,6 +216,18 @@ def clean_up_group(process: AgentProcess) -> None:
         _signal_group(process, signal.SIGTERM)
 
 
+def rss_bytes(pid: int) -> int | None:
+    """Resident memory of one process (Linux /proc), or None when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 SignalSink = Callable[[int], None]
 
 

@@ -44,6 +44,9 @@ class Summary:
         name = event.get("agent")
         if not isinstance(name, str):
             return
+        if event.kind == "agent_removed":
+            self.agents.pop(name, None)
+            return
         figures = self.agents.setdefault(name, AgentFigures())
         handler = _HANDLERS.get(event.kind)
         if handler is not None:
@@ -51,6 +54,27 @@ class Summary:
 
     def rows(self) -> dict[str, dict[str, Any]]:
         return {name: f.as_row() for name, f in sorted(self.agents.items())}
+
+    def status(self, now: float) -> list[dict[str, Any]]:
+        """One row per agent for the live view (`now`: wall clock)."""
+        rows = []
+        for name, f in sorted(list(self.agents.items())):
+            alive = f.state not in _GONE
+            rows.append(
+                {
+                    "agent": name,
+                    "state": f.state,
+                    "pid": f.pid if alive else None,
+                    "uptime": now - f.started_at if alive and f.started_at else None,
+                    "restarts": max(0, f.starts - 1),
+                    "circuit": f.circuit,
+                    "last_reload": f.last_reload,
+                }
+            )
+        return rows
+
+
+_GONE = ("crashed", "finished", "stopped", "waiting for a good save")
 
 
 def _started(f: AgentFigures, e: Event) -> None:

@@ -29,7 +29,7 @@ from meshdev.gate import KeepLastGood
 from meshdev.health import FailedStart, Health, Restart
 from meshdev.plan import Plan, Situation, is_relevant, make_plan
 from meshdev.problems import UsageError
-from meshdev.process import Sinks, Spawner, install_signal_handlers, kill_now
+from meshdev.process import Sinks, Spawner, install_signal_handlers, kill_now, rss_bytes
 from meshdev.project import Project, rediscover, reload_config
 from meshdev.scan import watched_dirs
 from meshdev.settings import Flags
@@ -115,6 +115,13 @@ class Supervisor:
         self.exit_code: int | None = None
         self.shutting_down = False
         self.reloads = 0
+
+    def status_rows(self) -> list[dict[str, Any]]:
+        """For the live view; called from its refresh thread, so it only reads."""
+        rows = self.summary.status(time.time())
+        for row in rows:
+            row["rss"] = rss_bytes(row["pid"]) if row["pid"] else None
+        return rows
 
     def emit(self, event: Event) -> None:
         self.summary(event)
@@ -477,6 +484,7 @@ class Supervisor:
         grace = self.project.settings.stop_grace_ms / 1000
         self.fleet.stop([*plan.stop, *plan.restart], grace, reason="reload")
         stopped = self.clock()
+        self._drain()
         for name in plan.stop:
             self.emit(Event("agent_removed", {"agent": name}))
             self.health.forget(name)
@@ -509,14 +517,20 @@ class Supervisor:
     # -- the end --------------------------------------------------------------------------------
 
     def _drain(self) -> None:
-        """Handle what the stopped agents said last (their final state saves)."""
+        """Handle what stopped agents said last (their final state saves) now, before anything
+        new starts; every other message waits its turn, in order."""
+        later: list[_Message] = []
         while True:
             try:
                 message = self.inbox.get_nowait()
             except queue.Empty:
-                return
+                break
             if isinstance(message, _Report):
                 self._on_report(message)
+            else:
+                later.append(message)
+        for message in later:
+            self.inbox.put(message)
 
     def _shutdown(self) -> int:
         self.shutting_down = True
