@@ -22,10 +22,11 @@ def meshdev_run(tmp_path: Path) -> Iterator[Callable[..., Meshdev]]:
         wait_ready: tuple[str, ...] = (),
         root: Path | None = None,
         cwd: Path | None = None,
+        stdin_pipe: bool = False,
     ) -> Meshdev:
         instance = Meshdev(root or tmp_path, list(args), env or {}, cwd)
         started.append(instance)
-        return instance.start(wait_ready)
+        return instance.start(wait_ready, stdin_pipe)
 
     yield run
     for instance in started:

@@ -95,7 +95,7 @@ class Meshdev:
         self.proc: subprocess.Popen[bytes] | None = None
         self._barriers = 0
 
-    def start(self, wait_ready: Iterable[str] = ()) -> Meshdev:
+    def start(self, wait_ready: Iterable[str] = (), stdin_pipe: bool = False) -> Meshdev:
         env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **self.env}
         with self.output_path.open("wb") as out:
             self.proc = subprocess.Popen(
@@ -112,7 +112,7 @@ class Meshdev:
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
                 start_new_session=True,
             )
         for agent in wait_ready:
@@ -160,6 +160,12 @@ class Meshdev:
             return hits[0] if hits else None
 
         return wait_until(found, f"event {kind} {match}", timeout, self.context)  # type: ignore[no-any-return]
+
+    def type(self, line: str) -> None:
+        """Type a line on meshdev's terminal (its stdin)."""
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write((line + "\n").encode())
+        self.proc.stdin.flush()
 
     def exited(self) -> bool:
         return self.proc is not None and self.proc.poll() is not None

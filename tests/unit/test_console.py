@@ -1,0 +1,141 @@
+"""The renderers, against a rich Console writing to a string."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from meshdev.console import Console
+from meshdev.events import Event
+from meshdev.summary import Summary
+
+ESCAPE = re.compile(r"\x1b\[")
+
+
+def console(plain: bool = True) -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(file=out, width=120, plain=plain), out
+
+
+def test_agent_lines_get_an_aligned_prefix_and_are_never_markup() -> None:
+    c, out = console()
+    c.know_agents(["alpha", "longer_name"])
+    c.agent_line("alpha", "out", "[bold]not markup[/bold]")
+    assert out.getvalue() == "alpha       | [bold]not markup[/bold]\n"
+
+
+def test_plain_mode_writes_no_escape_codes_even_to_a_terminal() -> None:
+    out = io.StringIO()
+    out.isatty = lambda: True  # type: ignore[method-assign]
+    c = Console(file=out, width=80, plain=True)
+    c.event(Event("reload", {"agents": ["a"], "files": ["x.py"], "seconds": 0.1}))
+    assert out.getvalue() and not ESCAPE.search(out.getvalue())
+
+
+def test_events_read_as_sentences() -> None:
+    c, out = console()
+    c.event(Event("reload", {"agents": ["a", "b"], "files": ["lib/x.py"], "seconds": 0.05}))
+    c.event(
+        Event("reload", {"agents": ["a"], "files": [], "seconds": 0.05, "reason": "manual reload"})
+    )
+    c.event(
+        Event(
+            "reload_timing",
+            {
+                "agent": "a",
+                "quiet": 0.3,
+                "stop": 0.02,
+                "spawn": 0.01,
+                "startup": 0.1,
+                "total": 0.43,
+            },
+        )
+    )
+    c.event(
+        Event(
+            "compile_error",
+            {"file": "x.py", "line": 3, "message": "bad", "code": "    x = (\n        ^"},
+        )
+    )
+    c.event(Event("reload_held", {"agent": "a", "files": ["x.py"], "running": True}))
+    c.event(
+        Event(
+            "restart_scheduled",
+            {"agent": "a", "delay": 0.5, "failures": 1, "limit": 3, "window": 10.0},
+        )
+    )
+    text = out.getvalue()
+    assert "↻ restarted a, b in 0.05 s (lib/x.py changed)" in text
+    assert "↻ restarted a in 0.05 s (manual reload)" in text
+    assert "a reloaded in 0.43 s: quiet 0.30 · stop 0.02 · spawn 0.01 · start-up 0.10" in text
+    assert "✗ x.py:3: bad\n    x = (\n        ^" in text
+    assert "keeping a on its last good version until x.py compiles" in text
+    assert "restarting a in 0.5 s (failure 1 of 3 allowed within 10 s)" in text
+
+
+def test_the_circuit_panel_shows_exit_code_and_stderr() -> None:
+    c, out = console()
+    c.event(
+        Event(
+            "circuit_open",
+            {
+                "agent": "alpha",
+                "returncode": 1,
+                "failures": 3,
+                "window": 10.0,
+                "stderr": ["Traceback", "ValueError: no"],
+            },
+        )
+    )
+    text = out.getvalue()
+    assert "alpha: circuit open" in text and "exit code 1; 3 failures within 10 s" in text
+    assert "ValueError: no" in text and "waiting for a change" in text
+
+
+def test_the_exit_summary_table() -> None:
+    summary = Summary()
+    for event in (
+        Event("agent_started", {"agent": "a", "pid": 1}),
+        Event("agent_started", {"agent": "a", "pid": 2}),
+        Event("reload_timing", {"agent": "a", "total": 0.4}),
+        Event("agent_started", {"agent": "a", "pid": 3}),
+        Event("reload_timing", {"agent": "a", "total": 0.2}),
+        Event("agent_exited", {"agent": "a", "returncode": 1}),
+    ):
+        summary(event)
+    assert summary.rows()["a"] == {
+        "restarts": 2,
+        "reloads": 2,
+        "median_reload_s": 0.3,
+        "worst_reload_s": 0.4,
+        "crashes": 1,
+        "circuit": "closed",
+    }
+    c, out = console()
+    c.event(Event("shutdown", {"exit_code": 130, "stopped": 1, "agents": summary.rows()}))
+    text = out.getvalue()
+    assert "session summary" in text and "0.30 s" in text and "0.40 s" in text
+
+
+def test_the_status_table_rows() -> None:
+    summary = Summary()
+    summary(Event("agent_started", {"agent": "a", "pid": 7}, ts=100.0))
+    summary(Event("agent_ready", {"agent": "a"}))
+    summary(Event("agent_started", {"agent": "b", "pid": 8}, ts=100.0))
+    summary(Event("agent_exited", {"agent": "b", "returncode": 2}))
+    rows = summary.status(now=165.0)
+    assert rows[0] == {
+        "agent": "a",
+        "state": "running",
+        "pid": 7,
+        "uptime": 65.0,
+        "restarts": 0,
+        "circuit": "closed",
+        "last_reload": None,
+    }
+    assert rows[1]["state"] == "crashed" and rows[1]["pid"] is None
+    from meshdev.console import _status_table
+
+    c, out = console()
+    c.show(_status_table([{**r, "rss": 20_000_000 if r["pid"] else None} for r in rows]))
+    assert re.search(r"a\s+running\s+7\s+1:05\s+0\s+closed\s+-\s+20.0 MB", out.getvalue())
