@@ -102,9 +102,12 @@ def start(
     plain: Annotated[
         bool, typer.Option("--plain", help="Plain prefixed lines: no colours, no status view")
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also show debug-level news")
+    ] = False,
 ) -> None:
     """Run agents (files or folders), watch the project, restart only what changed."""
-    console = Console(plain=plain)
+    console = Console(plain=plain, verbose=verbose)
     flags = Flags(hot_reload=reload, reload_delay=reload_delay, preserve_state=preserve_state)
     project = _guarded(console, lambda: _project(paths, config, flags))
     if not project.discovery.agents:

@@ -55,6 +55,8 @@ class FileConfig:
     watch_extensions: tuple[str, ...] | None = None
     preserve_state: bool | None = None
     force_polling: bool | None = None
+    gitignore: bool | None = None
+    poll_interval: int | None = None
     agents: tuple[AgentSpec, ...] = field(default_factory=tuple)
 
     def agent(self, name: str) -> AgentSpec | None:
@@ -313,6 +315,8 @@ _TOP_KEYS: dict[str, _Reader] = {
     "watch_extensions": _extensions,
     "preserve_state": _boolean,
     "force_polling": _boolean,
+    "gitignore": _boolean,
+    "poll_interval": _milliseconds,
     "agents": _agents,
 }
 

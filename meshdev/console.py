@@ -48,8 +48,13 @@ def _files(event: Event, key: str = "files", limit: int = 3) -> str:
 
 class Console:
     def __init__(
-        self, file: TextIO | None = None, width: int | None = None, plain: bool = False
+        self,
+        file: TextIO | None = None,
+        width: int | None = None,
+        plain: bool = False,
+        verbose: bool = False,
     ) -> None:
+        self.verbose = verbose
         target = file or sys.stdout
         # Plain: a pipe, NO_COLOR or --plain. No escape codes at all (NO_COLOR alone keeps bold).
         self.is_plain = plain or bool(os.environ.get("NO_COLOR")) or not _is_tty(target)
@@ -99,6 +104,10 @@ class Console:
         self.rich.print(self._prefix(_SELF) + Text(message, style=style))
 
     def event(self, event: Event) -> None:
+        if event.kind in _DEBUG and not self.verbose:
+            return
+        if event.get("storm") and event.kind != "batch":
+            return  # a storm is told by its one `batch` line
         if event.kind == "circuit_open":
             self.rich.print(_circuit_panel(event))
             return
@@ -381,7 +390,9 @@ def _meshdev_started(e: Event) -> tuple[str, str]:
 def _watching(e: Event) -> tuple[str, str]:
     if not e.get("enabled", True):
         return "not watching (--no-reload): agents run and are supervised only", "dim"
-    how = f"polling every {e['poll_ms']} ms" if e.get("polling") else "file events"
+    how = "file events"
+    if e.get("polling"):
+        how = f"polling every {e['poll_ms']} ms because of {e.get('poll_reason')}"
     return (
         f"watching {e['dirs']} folder(s) ({how}); reload after {e['reload_delay_ms']} ms of quiet",
         "dim",
@@ -390,13 +401,13 @@ def _watching(e: Event) -> tuple[str, str]:
 
 def _batch(e: Event) -> tuple[str, str]:
     """One summary line for a storm; ordinary saves are already told by the other events."""
-    if e["count"] < _STORM:
+    if not e.get("storm"):
         return "", ""
     touched = ", ".join(e["restarted"]) or "no agent"
     return f"{e['count']} files changed; restarted {touched}", "bold"
 
 
-_STORM = 20
+_DEBUG = {"unchanged"}  # shown with --verbose only
 
 
 def _saved(e: Event) -> tuple[str, str]:
@@ -458,6 +469,7 @@ _RENDERERS: dict[str, Callable[[Event], tuple[str, str]]] = {
     "watch_error": _simple("{message}", "yellow"),
     "warning": _simple("{message}", "yellow"),
     "batch": _batch,
+    "unchanged": _simple("{files_text} saved with identical content: nothing to restart", "dim"),
     "command": _simple("{reply}", "bold"),
     "reload_timing": _timing,
     "state_restored": _simple("{agent}: state restored ({keys_text})", "cyan"),

@@ -181,9 +181,11 @@ class Fleet:
         picture = self.pictures[agent]
         before = picture.files()
         picture.loaded.update(_paths(message.get("loaded")))
+        picture.written.update(_paths(message.get("written")))
         picture.opened.update(_paths(message.get("opened")))
+        picture.opened -= picture.written
         new = picture.files() - before
-        if new:
+        if new or message.get("written"):
             self._index = None
         return new
 
@@ -237,7 +239,9 @@ class Fleet:
 
     def index(self) -> DependencyIndex:
         if self._index is None:
-            self._index = DependencyIndex({n: p.files() for n, p in self.pictures.items()})
+            files = {n: p.files() for n, p in self.pictures.items()}
+            outputs = {path for p in self.pictures.values() for path in p.written}
+            self._index = DependencyIndex(files, outputs)
         return self._index
 
     def picture_dirs(self) -> set[Path]:

@@ -166,6 +166,7 @@ class Picture:
     closure: Closure
     loaded: set[Path] = field(default_factory=set)  # module files the process reported loading
     opened: set[Path] = field(default_factory=set)  # project files the process opened for reading
+    written: set[Path] = field(default_factory=set)  # its own outputs: never a reason to restart
 
     def files(self) -> set[Path]:
         return set(self.closure.files) | self.loaded | self.opened

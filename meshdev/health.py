@@ -134,9 +134,7 @@ class Health:
             return
         life.ready = True
         life.ready_at = self.clock()
-        self.timers.cancel_where(
-            lambda k: isinstance(k, tuple) and k[1:] == (name, life.generation)
-        )
+        self.timers.cancel_where(lambda k: _about(k, name, life.generation))
         seconds = round(life.ready_at - process.started, 4)
         self.emit(
             Event(
@@ -208,7 +206,7 @@ class Health:
         return any(isinstance(k, tuple) and k[0] == "restart" for k in self.timers.pending())
 
     def forget(self, name: str) -> None:
-        self.timers.cancel_where(lambda k: isinstance(k, tuple) and k[1] == name)
+        self.timers.cancel_where(lambda k: _about(k, name))
         self.breakers.pop(name, None)
 
     def _breaker(self, name: str, settings: Settings | None = None) -> Breaker:
@@ -232,3 +230,10 @@ def _split(name: str, timing: Timing, started: float, ready: float) -> dict[str,
         "startup": round(ready - started, 4),
         "total": round(ready - timing.seen, 4),
     }
+
+
+def _about(key: Hashable, name: str, generation: int | None = None) -> bool:
+    """Is this timer about that agent (and that process of it)?"""
+    if not isinstance(key, tuple) or len(key) < 2 or key[1] != name:
+        return False
+    return generation is None or key[2:] == (generation,)

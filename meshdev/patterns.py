@@ -95,6 +95,36 @@ class _Spec:
         return None
 
 
+GITIGNORE = ".gitignore"
+
+
+class GitIgnores:
+    """The project's .gitignore files, each applying below its own folder, deeper ones last."""
+
+    def __init__(self, files: Iterable[tuple[str, tuple[str, ...]]] = ()) -> None:
+        self.files = sorted(files, key=lambda f: (f[0].count("/") if f[0] else -1, f[0]))
+        self._specs = [(folder, _Spec(_name(folder), lines)) for folder, lines in self.files]
+
+    def with_file(self, folder: str, lines: tuple[str, ...]) -> GitIgnores:
+        return GitIgnores([*self.files, (folder, lines)])
+
+    def deciding(self, rel: str) -> tuple[str, str] | None:
+        """(pattern, .gitignore file) when git ignores `rel`; a later `!pattern` takes it back."""
+        decided: tuple[str, str] | None = None
+        for folder, spec in self._specs:
+            if folder and not rel.startswith(folder + "/"):
+                continue
+            result = spec.spec.check_file(rel[len(folder) + 1 :] if folder else rel)
+            if result.index is not None:
+                pattern = spec.patterns[result.index]
+                decided = (pattern, spec.name) if result.include else None
+        return decided
+
+
+def _name(folder: str) -> str:
+    return f"{folder}/{GITIGNORE}" if folder else GITIGNORE
+
+
 @dataclass(frozen=True)
 class RulesInput:
     root: Path
@@ -103,6 +133,7 @@ class RulesInput:
     log_only: tuple[str, ...]
     extensions: tuple[str, ...]
     agent_watch: Mapping[str, tuple[str, ...]]
+    gitignores: GitIgnores | None = None  # None: .gitignore files are not honoured
 
 
 class WatchRules:
@@ -120,6 +151,7 @@ class WatchRules:
         self.agent_watch = {
             name: _Spec(f"agents.{name}.watch", pats) for name, pats in given.agent_watch.items()
         }
+        self.gitignores = given.gitignores
 
     def relative(self, path: Path | str) -> str | None:
         """The path relative to the root with forward slashes, or None when it lies outside."""
@@ -134,6 +166,8 @@ class WatchRules:
             return Decision(Verdict.UNWATCHED, "outside the project root")
         if rel == CONFIG_NAME:
             return Decision(Verdict.CONFIG, "meshdev's own configuration, applied live")
+        if self.gitignores is not None and rel.rpartition("/")[2] == GITIGNORE:
+            return Decision(Verdict.CONFIG, "git's ignore rules, applied live")
         return self.decide_relative(rel)
 
     def decide_relative(self, rel: str) -> Decision:
@@ -141,11 +175,17 @@ class WatchRules:
             (self.builtin, Verdict.EXCLUDED),
             (self.exclude, Verdict.EXCLUDED),
             (self.log_only, Verdict.LOG_ONLY),
-            (self.include, Verdict.RELOAD),
         ):
             pattern = spec.deciding(rel)
             if pattern is not None:
                 return Decision(verdict, spec.name, pattern)
+        ignored = self.gitignores.deciding(rel) if self.gitignores is not None else None
+        if ignored is not None:
+            # Not excluded: an agent that really imports a git-ignored module still reloads.
+            return Decision(Verdict.UNWATCHED, ignored[1], ignored[0])
+        pattern = self.include.deciding(rel)
+        if pattern is not None:
+            return Decision(Verdict.RELOAD, self.include.name, pattern)
         for spec in self.agent_watch.values():
             pattern = spec.deciding(rel)
             if pattern is not None:
@@ -161,9 +201,12 @@ class WatchRules:
         return {name for name, spec in self.agent_watch.items() if spec.deciding(rel)}
 
     def prunes_dir(self, rel_dir: str) -> bool:
-        """A folder none of whose files can count (gitignore: an excluded folder stays so)."""
+        """A folder not worth walking: excluded (gitignore: an excluded folder stays so), or
+        git-ignored (an agent's own imports from it are still watched, folder by folder)."""
         probe = rel_dir.rstrip("/") + "/"
-        return self.builtin.deciding(probe) is not None or self.exclude.deciding(probe) is not None
+        if self.builtin.deciding(probe) is not None or self.exclude.deciding(probe) is not None:
+            return True
+        return self.gitignores is not None and self.gitignores.deciding(probe) is not None
 
     def base_dirs(self) -> set[str]:
         """Folders (relative, '' for the root) under which some pattern can match."""

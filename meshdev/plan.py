@@ -14,11 +14,17 @@ from meshdev.patterns import Verdict, WatchRules
 class DependencyIndex:
     """file -> agents that depend on it, inverted from each agent's set of files."""
 
-    def __init__(self, files_by_agent: Mapping[str, Iterable[Path]]) -> None:
+    def __init__(
+        self, files_by_agent: Mapping[str, Iterable[Path]], outputs: Iterable[Path] = ()
+    ) -> None:
         self._agents: dict[Path, set[str]] = {}
         for agent, files in files_by_agent.items():
             for path in files:
                 self._agents.setdefault(path, set()).add(agent)
+        self.outputs = frozenset(outputs)  # files agents write: not news unless another reads them
+
+    def is_output_only(self, path: Path) -> bool:
+        return path in self.outputs and path not in self._agents
 
     def agents_of(self, path: Path) -> set[str]:
         return self._agents.get(path, set())
@@ -65,7 +71,7 @@ class Situation:
 def is_relevant(path: Path, rules: WatchRules, index: DependencyIndex) -> bool:
     """Worth waking the debouncer: not excluded, and a pattern or an agent cares about it."""
     verdict = rules.decide(path).verdict
-    if verdict is Verdict.EXCLUDED:
+    if verdict is Verdict.EXCLUDED or index.is_output_only(path):
         return False
     return verdict is not Verdict.UNWATCHED or path in index
 
@@ -77,7 +83,7 @@ def make_plan(changed: Iterable[Path], situation: Situation) -> Plan:
     config_changed = False
     for path in changed:
         verdict = situation.rules.decide(path).verdict
-        if verdict is Verdict.EXCLUDED:
+        if verdict is Verdict.EXCLUDED or situation.index.is_output_only(path):
             continue
         if verdict is Verdict.CONFIG:
             config_changed = True

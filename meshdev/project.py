@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from meshdev import gitignore
 from meshdev.config import FileConfig, find_config, load_config
 from meshdev.discovery import Discovery, discover
 from meshdev.patterns import RulesInput, WatchRules
@@ -72,16 +73,24 @@ def rediscover(project: Project) -> Project:
 
 
 def make_rules(config: FileConfig, settings: Settings) -> WatchRules:
-    return WatchRules(
-        RulesInput(
-            root=config.root,
-            include=config.include,
-            exclude=config.exclude,
-            log_only=config.log_only,
-            extensions=settings.watch_extensions,
-            agent_watch={a.name: a.watch for a in config.agents if a.watch},
-        )
+    given = RulesInput(
+        root=config.root,
+        include=config.include,
+        exclude=config.exclude,
+        log_only=config.log_only,
+        extensions=settings.watch_extensions,
+        agent_watch={a.name: a.watch for a in config.agents if a.watch},
     )
+    if not settings.gitignore:
+        return WatchRules(given)
+    gitignores = gitignore.load(config.root, WatchRules(given).prunes_dir)
+    return WatchRules(replace(given, gitignores=gitignores))
+
+
+def with_new_rules(project: Project) -> Project:
+    """The same project after a .gitignore changed."""
+    rules = make_rules(project.config, project.settings)
+    return replace(project, rules=rules)
 
 
 def _existing(path: Path, cwd: Path) -> Path:

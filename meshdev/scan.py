@@ -17,16 +17,23 @@ def is_virtualenv(folder: Path) -> bool:
     return (folder / "pyvenv.cfg").is_file()
 
 
-def walk_dirs(rules: WatchRules, top: Path) -> Iterator[Path]:
-    """`top` and every folder below it that is not pruned (ignored, excluded, a virtualenv)."""
+def walk_dirs(rules: WatchRules, top: Path, unreadable: set[Path] | None = None) -> Iterator[Path]:
+    """`top` and every folder below it that is not pruned (ignored, excluded, a virtualenv).
+
+    Symbolic links are not followed (no loops); folders that cannot be read are added to
+    `unreadable`; folders that vanish on the way are skipped."""
     stack = [top]
     while stack:
         folder = stack.pop()
-        yield folder
         try:
             entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            continue
         except OSError:
-            continue  # vanished or unreadable: the watcher reports it if it matters
+            if unreadable is not None:
+                unreadable.add(folder)
+            continue
+        yield folder
         for entry in entries:
             if _is_walkable(rules, entry):
                 stack.append(Path(entry.path))
@@ -44,7 +51,9 @@ def _is_walkable(rules: WatchRules, entry: os.DirEntry[str]) -> bool:
     return not is_virtualenv(Path(entry.path))
 
 
-def watched_dirs(rules: WatchRules, shallow: Iterable[Path] = ()) -> tuple[Path, ...]:
+def watched_dirs(
+    rules: WatchRules, shallow: Iterable[Path] = (), unreadable: set[Path] | None = None
+) -> tuple[Path, ...]:
     """Folders to watch: the trees under every pattern's base, plus the `shallow` folders alone.
 
     The folders on the way from the root down to a base are watched too, so that a base that does
@@ -55,7 +64,7 @@ def watched_dirs(rules: WatchRules, shallow: Iterable[Path] = ()) -> tuple[Path,
         target = rules.root / base if base else rules.root
         found.update(_existing_chain(rules.root, target))
         if target.is_dir() and _chain_is_allowed(rules, base):
-            found.update(walk_dirs(rules, target))
+            found.update(walk_dirs(rules, target, unreadable))
     for folder in shallow:
         if folder.is_dir() and rules.relative(folder / "x") is not None:
             found.update(_existing_chain(rules.root, folder))
@@ -77,6 +86,11 @@ def _existing_chain(root: Path, target: Path) -> list[Path]:
 def _chain_is_allowed(rules: WatchRules, base: str) -> bool:
     parts = base.split("/") if base else []
     return not any(rules.prunes_dir("/".join(parts[: i + 1])) for i in range(len(parts)))
+
+
+def files_in_tree(rules: WatchRules, top: Path) -> list[Path]:
+    """Every file below a (new) folder, walked as the watcher would walk it."""
+    return files_under(rules, walk_dirs(rules, top))
 
 
 def files_under(rules: WatchRules, dirs: Iterable[Path]) -> list[Path]:

@@ -51,6 +51,8 @@ class Settings:
     reload_strategy: str = "restart"
     preserve_state: bool = True
     force_polling: bool | None = None  # None: decided by the watcher (auto on WSL)
+    gitignore: bool = True
+    poll_interval_ms: int = 500
 
 
 def env_value(env: Mapping[str, str], name: str) -> tuple[str, str] | None:
@@ -89,6 +91,8 @@ def resolve(file: FileConfig, env: Mapping[str, str], flags: Flags) -> Settings:
             flags.preserve_state, "PRESERVE_STATE", _bool, file.preserve_state, True
         ),
         force_polling=layer.pick(None, "FORCE_POLLING", _bool, file.force_polling, None),
+        gitignore=layer.pick(None, "GITIGNORE", _bool, file.gitignore, True),
+        poll_interval_ms=layer.pick(None, "POLL_INTERVAL", _ms, file.poll_interval, 500),
         crash_limit=layer.pick(None, "CRASH_LIMIT", _whole, file.crash_limit, 3),
         crash_window_ms=layer.pick(None, "CRASH_WINDOW", _ms, file.crash_window, 10_000),
         backoff_ms=layer.pick(None, "BACKOFF", _ms, file.backoff, 500),

@@ -24,21 +24,32 @@ from meshdev.control import (
 from meshdev.debounce import Coalescer
 from meshdev.discovery import AgentDef
 from meshdev.events import Event, EventSink
+from meshdev.fingerprints import Fingerprints
 from meshdev.fleet import Fleet, Timing
 from meshdev.gate import KeepLastGood
 from meshdev.health import FailedStart, Health, Restart
+from meshdev.patterns import GITIGNORE
 from meshdev.plan import Plan, Situation, is_relevant, make_plan
 from meshdev.problems import UsageError
 from meshdev.process import Sinks, Spawner, install_signal_handlers, kill_now, rss_bytes
-from meshdev.project import Project, rediscover, reload_config
-from meshdev.scan import watched_dirs
+from meshdev.project import Project, rediscover, reload_config, with_new_rules
+from meshdev.scan import files_in_tree, watched_dirs
 from meshdev.settings import Flags
 from meshdev.statestore import StateStore
 from meshdev.summary import Summary
-from meshdev.watcher import STEP_MS, RawBatch, Watcher, WatchOptions
+from meshdev.watcher import (
+    STEP_MS,
+    RawBatch,
+    Watcher,
+    WatchOptions,
+    group_ms_for,
+    polling_reason,
+)
 
 LineSink = Callable[[str, str, str], None]
 _BATCH_FILES_SHOWN = 50
+_RESYNC = ("resync",)
+STORM = 20  # files in one batch: told as one summary line
 
 
 @dataclass(frozen=True)
@@ -108,10 +119,13 @@ class Supervisor:
         self.fleet = Fleet(spawner, sinks, self.emit, clock)
         self.health = Health(self.fleet, self.emit, clock)
         self.gate = KeepLastGood()
+        self.prints = Fingerprints()
         self.coalescer = self._coalescer()
         self.watcher: Watcher | None = None
         self.control: ControlServer | None = None
         self.watched: tuple[Path, ...] = ()
+        self.unreadable: set[Path] = set()  # told once each
+        self.polling = False
         self.exit_code: int | None = None
         self.shutting_down = False
         self.reloads = 0
@@ -211,7 +225,14 @@ class Supervisor:
         return Coalescer(quiet, settings.reload_max_delay_ms / 1000)
 
     def _start_watching(self) -> None:
-        options = WatchOptions(force_polling=self.project.settings.force_polling)
+        settings = self.project.settings
+        reason = polling_reason(self.project.root, settings.force_polling)
+        self.polling = reason is not None
+        options = WatchOptions(
+            polling=self.polling,
+            poll_delay_ms=settings.poll_interval_ms,
+            group_ms=group_ms_for(settings.reload_delay_ms),
+        )
         self.watcher = Watcher(
             lambda b: self.inbox.put(_Files(b)), lambda m: self.inbox.put(_WatchError(m)), options
         )
@@ -222,9 +243,10 @@ class Supervisor:
                 {
                     "enabled": True,
                     "dirs": len(self.watched),
-                    "polling": self.watcher.polling,
+                    "polling": options.polling,
+                    "poll_reason": reason,
                     "poll_ms": options.poll_delay_ms,
-                    "reload_delay_ms": self.project.settings.reload_delay_ms,
+                    "reload_delay_ms": settings.reload_delay_ms,
                 },
             )
         )
@@ -233,18 +255,26 @@ class Supervisor:
         if self.watcher is None:
             return
         shallow = {*self.fleet.picture_dirs(), *self.project.discovery.scanned_dirs}
-        dirs = watched_dirs(self.project.rules, shallow)
+        unreadable: set[Path] = set()
+        dirs = watched_dirs(self.project.rules, shallow, unreadable)
+        for folder in sorted(unreadable - self.unreadable):
+            self.emit(Event("warning", {"message": f"cannot read {folder}: not watched"}))
+        self.unreadable |= unreadable
         if force or dirs != self.watched:
             self.watched = dirs
             self.watcher.arm(dirs)
+            # A new watch sees nothing that happened before it took hold (a poller even takes its
+            # first snapshot late): compare contents once it surely has.
+            settle = 2 * self.project.settings.poll_interval_ms / 1000 if self.polling else 0.1
+            self.health.timers.schedule(_RESYNC, self.clock() + settle)
 
     def _on_files(self, batch: RawBatch) -> None:
         paths: list[Path] = []
         dirs_changed = False
         for kind, path in batch:
             if kind == "added" and path.is_dir():
-                dirs_changed = True
-                paths.extend(p for p in path.rglob("*") if p.is_file())
+                dirs_changed = True  # files written before its watch exists count too
+                paths.extend(files_in_tree(self.project.rules, path))
             elif kind == "deleted" and path in self.watched:
                 dirs_changed = True
             paths.append(path)
@@ -258,7 +288,12 @@ class Supervisor:
             and (is_relevant(p, rules, index) or self._maybe_agent(p))
         ]
         self.coalescer.add(relevant, self.clock())
-        self.gate.precheck(relevant)  # during the quiet time, so the reload does not wait for it
+        # during the quiet time, so the reload does not wait for it
+        self.gate.precheck(p for p in relevant if self._gated(p))
+
+    def _gated(self, path: Path) -> bool:
+        """Only files an agent uses (or a new agent's script) can hold a reload back."""
+        return path in self.fleet.index() or self._maybe_agent(path)
 
     def _maybe_agent(self, path: Path) -> bool:
         """A file whose coming or going can add or remove an agent."""
@@ -271,6 +306,7 @@ class Supervisor:
 
     def _on_report(self, report: _Report) -> None:
         new = self.fleet.on_report(report.agent, report.generation, report.message)
+        self.prints.remember(new)
         if new and not {p.parent for p in new} <= set(self.watched):
             self._rearm()
         if report.message.get("t") == "ready" and self.fleet.is_current(
@@ -296,6 +332,11 @@ class Supervisor:
             self.exit_code = 0 if not any(codes) else 1
 
     def _on_timer(self, key: Hashable) -> None:
+        if key == _RESYNC:
+            stale = self.prints.stale()
+            if stale:
+                self._on_files([("modified", path) for path in stale])
+            return
         agents = {a.name: a for a in self.project.discovery.agents}
         action = self.health.on_timer(key, agents, self.project.settings)
         if isinstance(action, Restart):
@@ -317,6 +358,7 @@ class Supervisor:
     ) -> None:
         for agent in agents:
             self.fleet.start([agent], self.project, reason, changes)
+            self.prints.remember(self.fleet.pictures[agent.name].files())
             life = self.fleet.life.get(agent.name)
             if life is not None:
                 life.timing = timing
@@ -378,6 +420,9 @@ class Supervisor:
     # -- reloading ------------------------------------------------------------------------------
 
     def _reload(self, changed: list[Path], seen: float) -> None:
+        changed, identical = self.prints.split(changed)
+        if identical:
+            self.emit(Event("unchanged", {"files": [self._relative(p) for p in identical]}))
         redefined = self._refresh_project(changed)
         plan = make_plan(
             changed,
@@ -390,7 +435,7 @@ class Supervisor:
             ),
         )
         plan = self._keep_last_good(plan, changed)
-        self._report_plan(plan)
+        self._report_plan(plan, storm=len(changed) >= STORM)
         self._execute(plan, changed, seen)
         self.fleet.refresh_closures(self.project)
         self._rearm()
@@ -399,7 +444,7 @@ class Supervisor:
     def _keep_last_good(self, plan: Plan, changed: list[Path]) -> Plan:
         """Agents that would load a file that does not compile keep running their last good
         version; the error is shown with file, line and code."""
-        for problem in self.gate.update(changed):
+        for problem in self.gate.update(p for p in changed if self._gated(p)):
             self.emit(
                 Event(
                     "compile_error",
@@ -432,6 +477,7 @@ class Supervisor:
                 "batch",
                 {
                     "count": len(files),
+                    "storm": len(files) >= STORM,
                     "files": files[:_BATCH_FILES_SHOWN],
                     "restarted": list(plan.restart),
                     "started": list(plan.start),
@@ -449,6 +495,9 @@ class Supervisor:
                 self.project = reload_config(self.project, self.options.env, self.options.flags)
                 self.coalescer = self._coalescer()
                 self.emit(Event("config_reloaded", {"file": str(config)}))
+            elif any(p.name == GITIGNORE for p in changed):
+                self.project = rediscover(with_new_rules(self.project))
+                self.emit(Event("config_reloaded", {"file": ".gitignore"}))
             elif any(self._maybe_agent(p) for p in changed):
                 self.project = rediscover(self.project)
         except UsageError as error:
@@ -465,12 +514,13 @@ class Supervisor:
             )
         return _redefined(before, {a.name: a for a in self.project.discovery.agents})
 
-    def _report_plan(self, plan: Plan) -> None:
+    def _report_plan(self, plan: Plan, storm: bool) -> None:
         rel = self._relative
         if plan.log_only:
-            self.emit(Event("log_only", {"files": [rel(p) for p in plan.log_only]}))
+            files = [rel(p) for p in plan.log_only]
+            self.emit(Event("log_only", {"files": files, "storm": storm}))
         if plan.unused:
-            self.emit(Event("unused", {"files": [rel(p) for p in plan.unused]}))
+            self.emit(Event("unused", {"files": [rel(p) for p in plan.unused], "storm": storm}))
         for name in plan.start:
             agent = self.project.discovery.get(name)
             self.emit(Event("agent_added", {"agent": name, "how": agent.how if agent else ""}))

@@ -21,13 +21,43 @@ ErrorSink = Callable[[str], None]
 # watchfiles groups raw events until STEP_MS pass without a new one; the real debounce is ours.
 STEP_MS = 20
 MAX_GROUP_MS = 200
-POLL_DELAY_MS = 300
+POLL_DELAY_MS = 500
 
 
 @dataclass(frozen=True)
 class WatchOptions:
-    force_polling: bool | None  # None: watchfiles decides (it polls on WSL)
+    polling: bool
     poll_delay_ms: int = POLL_DELAY_MS
+    # How long watchfiles may group a continuous stream before handing it over. Must stay well
+    # below meshdev's quiet time, or a long storm looks quiet between two hand-overs.
+    group_ms: int = MAX_GROUP_MS
+
+
+def group_ms_for(reload_delay_ms: int) -> int:
+    return max(STEP_MS, min(MAX_GROUP_MS, (reload_delay_ms - STEP_MS) // 2))
+
+
+# Filesystems whose changes made elsewhere (another machine, the VM host) never reach inotify.
+POLLED_FILESYSTEMS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "9p",
+        "fuse.sshfs",
+        "vboxsf",
+        "fuse.vmhgfs-fuse",
+        "virtiofs",
+        "fuse.grpcfuse",
+        "fakeowner",
+        "osxfs",
+        "prl_fs",
+        "fuse.rclone",
+        "afs",
+    }
+)
 
 
 def is_wsl() -> bool:
@@ -35,6 +65,39 @@ def is_wsl() -> bool:
         return "microsoft" in os.uname().release.lower()
     except AttributeError:
         return False
+
+
+def filesystem_of(path: Path, mountinfo: str | None = None) -> str | None:
+    """The type of the filesystem holding `path`, from /proc/self/mountinfo (Linux)."""
+    if mountinfo is None:
+        try:
+            mountinfo = Path("/proc/self/mountinfo").read_text()
+        except OSError:
+            return None
+    best: tuple[int, str] | None = None
+    target = str(path)
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if "-" not in fields or len(fields) < 5:
+            continue
+        mount_point = fields[4].replace("\\040", " ")
+        fstype = fields[fields.index("-") + 1]
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and (best is None or len(mount_point) > best[0]):
+            best = (len(mount_point), fstype)
+    return best[1] if best else None
+
+
+def polling_reason(root: Path, force: bool | None, mountinfo: str | None = None) -> str | None:
+    """Why file events cannot be trusted here (so meshdev polls), or None."""
+    if force is not None:
+        return "force_polling" if force else None
+    if is_wsl():
+        return "WSL"
+    fstype = filesystem_of(root, mountinfo)
+    if fstype in POLLED_FILESYSTEMS:
+        return f"{fstype} filesystem"
+    return None
 
 
 class Watcher:
@@ -48,12 +111,6 @@ class Watcher:
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="meshdev-watcher", daemon=True)
         self._thread.start()
-
-    @property
-    def polling(self) -> bool:
-        return bool(self._options.force_polling) or (
-            self._options.force_polling is None and is_wsl()
-        )
 
     def arm(self, dirs: Sequence[Path]) -> None:
         with self._changed:
@@ -89,12 +146,12 @@ class Watcher:
             for changes in watchfiles.watch(
                 *dirs,
                 watch_filter=None,
-                debounce=MAX_GROUP_MS,
+                debounce=self._options.group_ms,
                 step=STEP_MS,
                 stop_event=self._rearm,
                 recursive=False,
                 raise_interrupt=False,
-                force_polling=self._options.force_polling,
+                force_polling=self._options.polling,
                 poll_delay_ms=self._options.poll_delay_ms,
                 ignore_permission_denied=True,
             ):

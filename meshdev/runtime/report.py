@@ -24,6 +24,8 @@ class Reporter:
         self._wake = threading.Event()
         self._opened: set[str] = set()
         self._sent_opened: set[str] = set()
+        self._written: set[str] = set()
+        self._sent_written: set[str] = set()
         self._sent_modules: set[str] = set()
         self._broken = False
 
@@ -41,9 +43,11 @@ class Reporter:
         """Send whatever is new now (at ready() and at exit)."""
         loaded = self._new_modules()
         opened = sorted(self._opened - self._sent_opened)
-        if loaded or opened:
+        written = sorted(self._written - self._sent_written)
+        if loaded or opened or written:
             self._sent_opened.update(opened)
-            self.send({"t": "files", "loaded": loaded, "opened": opened})
+            self._sent_written.update(written)
+            self.send({"t": "files", "loaded": loaded, "opened": opened, "written": written})
 
     def _write(self, data: bytes) -> None:
         if self._broken:
@@ -61,13 +65,19 @@ class Reporter:
             self._note_open(args)
 
     def _note_open(self, args: tuple[Any, ...]) -> None:
-        path, _mode, flags = ((*args, None, None, None))[:3]
+        path, _mode, flags = (*args, None, None, None)[:3]
         if not isinstance(path, str) or not isinstance(flags, int):
             return
-        if flags & os.O_ACCMODE != os.O_RDONLY:
-            return  # files the agent writes (logs, databases) must never restart it
         full = os.path.abspath(path)
-        if full.startswith(self._prefix) and not self._skip(full) and full not in self._opened:
+        if not full.startswith(self._prefix) or self._skip(full):
+            return
+        if flags & os.O_ACCMODE != os.O_RDONLY:
+            # The agent's own output (a log, a database): reading it back must never restart it.
+            if full not in self._written:
+                self._written.add(full)
+                self._opened.discard(full)
+                self._wake.set()
+        elif full not in self._opened and full not in self._written:
             self._opened.add(full)
             self._wake.set()
 
