@@ -26,6 +26,8 @@ ReportSink = Callable[[str, int, dict[str, Any]], None]  # agent, generation, me
 ExitSink = Callable[[str, int, int], None]  # agent, generation, return code
 
 _POLL_SECONDS = 0.005
+# `-c` rather than `-m meshdev.runtime`: runpy is not needed, and every start pays for imports.
+_BOOT = "import sys; from meshdev.runtime.boot import main; sys.exit(main())"
 
 
 @dataclass(frozen=True)
@@ -77,14 +79,14 @@ class Spawner(Protocol):
 
 
 class SubprocessSpawner:
-    """A fresh interpreter per start: `python -m meshdev.runtime SCRIPT ARGS`."""
+    """A fresh interpreter per start, running SCRIPT ARGS through meshdev's runtime boot."""
 
     def spawn(self, request: SpawnRequest, sinks: Sinks) -> AgentProcess:
         report_r, report_w = os.pipe()
         lifeline_r, lifeline_w = os.pipe()
         try:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "meshdev.runtime", str(request.script), *request.args],
+                [sys.executable, "-c", _BOOT, str(request.script), *request.args],
                 cwd=request.cwd,
                 env=_child_env(request, report_w, lifeline_r),
                 stdin=subprocess.DEVNULL,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 from meshdev.runtime.state import StateNamespace
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # not `from typing import`: typing costs every agent start 4 ms
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 state = StateNamespace()
 
@@ -46,6 +47,8 @@ def changes() -> list[str]:
     path = _session["start_info"]
     if not path:
         return []
+    import json
+
     try:
         with open(path, encoding="utf-8") as handle:
             info = json.load(handle)

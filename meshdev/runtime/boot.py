@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
 import sys
-import traceback
 import types
-from typing import NoReturn
 
 from meshdev.runtime import api, lifeline, statefile, wiring
 from meshdev.runtime.report import Reporter
 from meshdev.runtime.state import Keeper
 
-TERMINATED = 128 + signal.SIGTERM
+TYPE_CHECKING = False  # not `from typing import`: typing costs every agent start 4 ms
+if TYPE_CHECKING:
+    import signal as _signal  # the same API, typed
+    from typing import NoReturn
+else:
+    import _signal  # signal without enum: 3 ms less at every agent start
+
+TERMINATED = 128 + _signal.SIGTERM
 
 
 def main() -> int:
@@ -27,7 +31,7 @@ def main() -> int:
         return 2
     script = os.path.abspath(sys.argv[1])
     wiring_values = {name: os.environ.pop(name, "") for name in wiring.ALL}
-    signal.signal(signal.SIGTERM, _exit_normally)
+    _signal.signal(_signal.SIGTERM, _exit_normally)
     _connect(wiring_values)
     sys.argv = [script, *sys.argv[2:]]
     _set_path(script, wiring_values[wiring.ROOT])
@@ -35,7 +39,7 @@ def main() -> int:
 
 
 def _exit_normally(signum: int, frame: types.FrameType | None) -> NoReturn:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM is not negotiable
+    _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)  # a second SIGTERM is not negotiable
     raise SystemExit(TERMINATED)
 
 
@@ -104,6 +108,8 @@ def _run(script: str) -> int:
 
 def _print_from_script(exc: BaseException, script: str) -> None:
     """The traceback as `python SCRIPT` would print it: without meshdev's own frames."""
+    import traceback
+
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != script:
         tb = tb.tb_next

@@ -9,16 +9,19 @@ group after the grace period — grandchildren that ignore SIGTERM included.
 from __future__ import annotations
 
 import os
-import signal
-import threading
 import time
+
+from meshdev.runtime import threads
+
+TYPE_CHECKING = False  # not `from typing import`: typing costs every agent start 4 ms
+if TYPE_CHECKING:
+    import signal as _signal  # the same API, typed
+else:
+    import _signal  # signal without enum: 3 ms less at every agent start
 
 
 def guard(fd: int, grace_seconds: float) -> None:
-    thread = threading.Thread(
-        target=_wait_for_parent, args=(fd, grace_seconds), name="meshdev-lifeline", daemon=True
-    )
-    thread.start()
+    threads.start(_wait_for_parent, fd, grace_seconds)
 
 
 def _wait_for_parent(fd: int, grace_seconds: float) -> None:
@@ -33,12 +36,12 @@ def _wait_for_parent(fd: int, grace_seconds: float) -> None:
 def _stop_group(grace_seconds: float) -> None:
     group = os.getpgrp()
     # The reaper must not receive the SIGTERM that comes next: fork it with SIGTERM blocked.
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    previous = _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGTERM})
     pid = os.fork()
     if pid == 0:
         _reap(group, grace_seconds)
-    signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-    os.killpg(group, signal.SIGTERM)
+    _signal.pthread_sigmask(_signal.SIG_SETMASK, previous)
+    os.killpg(group, _signal.SIGTERM)
 
 
 def _reap(group: int, grace_seconds: float) -> None:
@@ -48,7 +51,7 @@ def _reap(group: int, grace_seconds: float) -> None:
         while time.monotonic() < deadline and _group_alive(group):
             time.sleep(0.05)
         if _group_alive(group):
-            os.killpg(group, signal.SIGKILL)
+            os.killpg(group, _signal.SIGKILL)
     finally:
         os._exit(0)
 

@@ -7,30 +7,38 @@ a lock or a socket in the state costs that key (named in a warning), never the r
 
 from __future__ import annotations
 
-import hashlib
-import pickle
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, MutableMapping
-from typing import Any
 
-from meshdev.runtime import statefile
+from meshdev.runtime import statefile, threads
 
-Warn = Callable[[str], None]
-Send = Callable[[dict[str, Any]], None]
+try:  # what collections.abc re-exports, already loaded by every interpreter: no import cost
+    from _collections_abc import MutableMapping
+except ImportError:  # pragma: no cover - other Python implementations
+    from collections.abc import MutableMapping
+
+TYPE_CHECKING = False  # not `from typing import`: typing costs every agent start 4 ms
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
+
+    _Mapping = MutableMapping[str, Any]
+else:
+    _Mapping = MutableMapping
+
+# pickle and hashlib are imported where they are used, off the start-up path.
 
 
 def _print_warning(message: str) -> None:
     print(f"meshdev: {message}", file=sys.stderr, flush=True)
 
 
-class StateNamespace(MutableMapping[str, Any]):
+class StateNamespace(_Mapping):
     def __init__(self) -> None:
         self._values: dict[str, Any] = {}
         self._raw: dict[str, bytes] = {}  # restored, not unpickled yet
-        self._lock = threading.RLock()
-        self.warn: Warn = _print_warning
+        self._lock = threads.RLock()
+        self.warn: Callable[[str], None] = _print_warning
 
     def restore(self, entries: dict[str, bytes]) -> None:
         with self._lock:
@@ -43,6 +51,8 @@ class StateNamespace(MutableMapping[str, Any]):
             if key not in self._raw:
                 raise KeyError(key)
             raw = self._raw.pop(key)
+            import pickle
+
             try:
                 value = pickle.loads(raw)
             except Exception as exc:
@@ -77,6 +87,8 @@ class StateNamespace(MutableMapping[str, Any]):
 
     def snapshot(self) -> tuple[dict[str, bytes], dict[str, str], list[tuple[str, str, str]]]:
         """(key -> pickled bytes, key -> type name, [(key, type, error)] for what failed)."""
+        import pickle
+
         with self._lock:
             values = dict(self._values)
             entries = dict(self._raw)
@@ -114,7 +126,7 @@ class Keeper:
         secret: bytes,
         agent: str,
         warn_bytes: int,
-        send: Send,
+        send: Callable[[dict[str, Any]], None],
     ) -> None:
         self.namespace = namespace
         self.path = path
@@ -122,7 +134,7 @@ class Keeper:
         self.agent = agent
         self.warn_bytes = warn_bytes
         self.send = send
-        self._lock = threading.Lock()
+        self._lock = threads.Lock()
         self._last_digest: bytes | None = None
         self._warned: set[tuple[str, str]] = set()
         self._warned_size = False
@@ -137,7 +149,7 @@ class Keeper:
             return []
         try:
             loaded = statefile.decode(data, self.secret, self.agent)
-        except (statefile.StateError, ValueError, pickle.UnpicklingError, EOFError) as exc:
+        except (statefile.StateError, ValueError, EOFError, ImportError, KeyError) as exc:
             moved = statefile.set_aside(self.path, "invalid")
             self.warn(f"state file set aside ({exc}): {moved}; starting fresh")
             return []
@@ -177,11 +189,11 @@ class Keeper:
 
     def checkpoint_every(self, seconds: float) -> None:
         def loop() -> None:
-            pause = threading.Event()
-            while not pause.wait(seconds):
+            while True:
+                time.sleep(seconds)
                 self.save_quietly("checkpoint")
 
-        threading.Thread(target=loop, name="meshdev-checkpoint", daemon=True).start()
+        threads.start(loop)
 
     def _warn_unpicklable(self, failed: list[tuple[str, str, str]]) -> None:
         for key, kind, error in failed:
@@ -203,6 +215,8 @@ class Keeper:
 
 
 def _digest(entries: dict[str, bytes]) -> bytes:
+    import hashlib
+
     hasher = hashlib.sha256()
     for key in sorted(entries):
         hasher.update(key.encode() + b"\0" + entries[key] + b"\0")
