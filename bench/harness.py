@@ -55,15 +55,47 @@ class Tool:
     def command(self, fixture: Path, port: int) -> list[str]:
         py = str(PYTHON)
         return {
-            "meshdev": [py, "-m", "meshdev", "start", "agent.py", "--reload-delay", "0", "--plain",
-                        "--no-preserve-state"],
-            "watchfiles": [str(PYTHON.parent / "watchfiles"), "--filter", "python",
-                           f"{py} agent.py", "."],
+            "meshdev": [
+                py,
+                "-m",
+                "meshdev",
+                "start",
+                "agent.py",
+                "--reload-delay",
+                "0",
+                "--plain",
+                "--no-preserve-state",
+            ],
+            "watchfiles": [
+                str(PYTHON.parent / "watchfiles"),
+                "--filter",
+                "python",
+                f"{py} agent.py",
+                ".",
+            ],
             "hupper": [str(PYTHON.parent / "hupper"), "-m", "agent", "--reload-interval", "0.1"],
-            "nodemon": [str(NODEMON), "--delay", "0", "--watch", ".", "--ext", "py", "--exec",
-                        f"{py} agent.py"],
-            "uvicorn": [str(PYTHON.parent / "uvicorn"), "agent:app", "--reload", "--reload-delay",
-                        "0.05", "--port", str(port), "--log-level", "warning"],
+            "nodemon": [
+                str(NODEMON),
+                "--delay",
+                "0",
+                "--watch",
+                ".",
+                "--ext",
+                "py",
+                "--exec",
+                f"{py} agent.py",
+            ],
+            "uvicorn": [
+                str(PYTHON.parent / "uvicorn"),
+                "agent:app",
+                "--reload",
+                "--reload-delay",
+                "0.05",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
             "bare": [py, "agent.py"],
         }[self.name]
 
@@ -124,14 +156,25 @@ def wait_for(marker: Path, predicate: object, timeout: float = 30.0) -> Stamp | 
 
 
 @contextlib.contextmanager
-def running(tool: Tool, fixture: Path, marker: Path, port: int = 8765,
-            extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    tool: Tool,
+    fixture: Path,
+    marker: Path,
+    port: int = 8765,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
     """The tool running on the fixture; everything it started is killed afterwards."""
     env = {**os.environ, "BENCH_MARKER": str(marker), "NO_COLOR": "1", **(extra_env or {})}
     env["PATH"] = f"{PYTHON.parent}:{env.get('PATH', '')}"
-    proc = subprocess.Popen(tool.command(fixture, port), cwd=fixture, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        tool.command(fixture, port),
+        cwd=fixture,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         yield proc
     finally:
@@ -141,10 +184,8 @@ def running(tool: Tool, fixture: Path, marker: Path, port: int = 8765,
 def stop(proc: subprocess.Popen[bytes], pids: Sequence[int]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGINT)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
     for pid in [proc.pid, *pids]:  # agents in sessions of their own included
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)

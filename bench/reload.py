@@ -72,9 +72,9 @@ def _one_save(fixture: Path, marker: Path, i: int) -> tuple[float, float] | None
     return (first.at - saved) * 1000, (ready.at - saved) * 1000
 
 
-def save_to_restart(rounds: int, per_round: int, heavy: bool, tools: Sequence[Tool]) -> dict[
-    str, list[tuple[float, float]]
-]:
+def save_to_restart(
+    rounds: int, per_round: int, heavy: bool, tools: Sequence[Tool]
+) -> dict[str, list[tuple[float, float]]]:
     found: dict[str, list[tuple[float, float]]] = {t.name: [] for t in tools}
     for _ in range(rounds):
         for tool in tools:
@@ -91,7 +91,7 @@ def figure_1(rounds: int, per_round: int) -> list[str]:
         "### 1. Save → first line of the restarted agent",
         "",
         "From the write of the agent's file to the first statement of the new process "
-        f"(median, min-max; {rounds} rounds × {per_round} saves, tools interleaved round by "
+        f"(median, min-max; {rounds} rounds x {per_round} saves, tools interleaved round by "
         "round). Each includes starting an interpreter.",
         "",
         "| tool | setting | save → first line | ratio to meshdev |",
@@ -100,12 +100,12 @@ def figure_1(rounds: int, per_round: int) -> list[str]:
     for tool in tools:
         values = [f for f, _ in found[tool.name]]
         ratio = median(values) / mesh if values else float("nan")
-        lines.append(f"| {tool.name} | {tool.note} | {summary(values)} | {ratio:.2f}× |")
+        lines.append(f"| {tool.name} | {tool.note} | {summary(values)} | {ratio:.2f}x |")
     lines.append(f"| python agent.py | the floor: spawn → first line | {summary(floor)} | |")
     overhead = mesh - median(floor)
     lines += [
         "",
-        f"meshdev's overhead = {mesh:.0f} ms − reload_delay 0 − bare interpreter start "
+        f"meshdev's overhead = {mesh:.0f} ms - reload_delay 0 - bare interpreter start "
         f"{median(floor):.0f} ms = **{overhead:.0f} ms** (detection, stopping the old process "
         "group, and the runtime shim).",
         "",
@@ -123,7 +123,7 @@ def figure_2(rounds: int, per_round: int) -> list[str]:
         "### 2. Save → ready, for an agent importing numpy, pydantic and httpx",
         "",
         "The number users feel: from the save to the line after the heavy imports "
-        f"({rounds} rounds × {per_round} saves).",
+        f"({rounds} rounds x {per_round} saves).",
         "",
         "| tool | save → ready | ratio to meshdev |",
         "| --- | --- | --- |",
@@ -131,7 +131,7 @@ def figure_2(rounds: int, per_round: int) -> list[str]:
     for tool in tools:
         values = [r for _, r in found[tool.name]]
         ratio = median(values) / mesh if values else float("nan")
-        lines.append(f"| {tool.name} | {summary(values)} | {ratio:.2f}× |")
+        lines.append(f"| {tool.name} | {summary(values)} | {ratio:.2f}x |")
     lines += [f"| python agent.py (spawn → ready) | {summary(floor)} | |", ""]
     return lines
 
@@ -199,8 +199,10 @@ def figure_4(rounds: int, files: int = 2000) -> list[str]:
         seconds = [float(r["seconds"]) * 1000 for r in runs if r["seconds"] is not None]
         post = sum(1 for r in runs if r["post_storm_code"])
         died = sum(1 for r in runs if r["died"])
-        lines.append(f"| {tool.name} | {restarts} | {summary(seconds)} | {post} of {len(runs)} "
-                     f"| {died} of {len(runs)} |")
+        lines.append(
+            f"| {tool.name} | {restarts} | {summary(seconds)} | {post} of {len(runs)} "
+            f"| {died} of {len(runs)} |"
+        )
     lines.append("")
     return lines
 

@@ -208,6 +208,10 @@ def _still_there(process: AgentProcess) -> bool:
 
 
 def _wait_gone(processes: list[AgentProcess], deadline: float) -> None:
+    """Until every process exited and its group is empty: the exit is waited for (no polling
+    delay); only grandchildren that outlive their agent are polled for."""
+    for process in processes:
+        process.exited.wait(max(0.0, deadline - time.monotonic()))
     while any(_still_there(p) for p in processes) and time.monotonic() < deadline:
         time.sleep(_POLL_SECONDS)
 

@@ -89,7 +89,7 @@ def test_filesystems_that_need_polling(path: str, fstype: str, reason: str | Non
 
 
 def test_the_grouping_cap_stays_below_the_quiet_time() -> None:
-    assert group_ms_for(500) == 200 and group_ms_for(100) == 40 and group_ms_for(0) == 20
+    assert group_ms_for(500) == 200 and group_ms_for(100) == 49 and group_ms_for(0) == 2
 
 
 def test_unreadable_and_vanishing_folders_are_reported_or_skipped(
