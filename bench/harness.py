@@ -73,7 +73,7 @@ class Tool:
                 f"{py} agent.py",
                 ".",
             ],
-            "hupper": [str(PYTHON.parent / "hupper"), "-m", "agent", "--reload-interval", "0.1"],
+            "hupper": [str(PYTHON.parent / "hupper"), "-m", "agent", "--reload-interval", "1"],
             "nodemon": [
                 str(NODEMON),
                 "--delay",
@@ -105,7 +105,7 @@ TOOLS_COMPARED = [
     Tool("watchfiles", "CLI; groups events until 50 ms of quiet (not settable)"),
     Tool("nodemon", "--delay 0"),
     Tool("uvicorn", "--reload --reload-delay 0.05 (ASGI app)"),
-    Tool("hupper", "--reload-interval 0.1 (polling)"),
+    Tool("hupper", "--reload-interval 1, its lowest (polling)"),
 ]
 
 

@@ -5,7 +5,7 @@ fsync of the folder); restore = read + verify + unpickle every key. Seed: `pickl
 in `atexit`, `pickle.load` at start-up, no signature, no fsync. Each figure is the median of
 RUNS runs (min-max), the two interleaved run by run.
 
-Usage: python bench/state.py [--runs N] [--markdown FILE]
+Usage: python bench/state.py [--runs N]   (or all figures: bash bench/run.sh)
 """
 
 from __future__ import annotations
@@ -98,22 +98,26 @@ def measure(megabytes: int, runs: int) -> list[str]:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--markdown", type=Path)
-    args = parser.parse_args()
+def figure_6(runs: int) -> list[str]:
     lines = [
-        "| state | tool | save (median, min-max) | restore | file |",
+        "### 6. State: save and restore",
+        "",
+        f"meshdev's signed, atomic state file beside a plain `pickle.dump` to a file (the seed's "
+        f"pattern; no signature, no fsync), median of {runs} (min-max), interleaved.",
+        "",
+        "| state | tool | save | restore | file |",
         "| --- | --- | --- | --- | --- |",
     ]
     for megabytes in (1, 50):
-        lines += measure(megabytes, args.runs)
-    table = "\n".join(lines)
-    print(table)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text("### State save and restore\n\n" + table + "\n")
+        lines += measure(megabytes, runs)
+    return [*lines, ""]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    print("\n".join(figure_6(args.runs)))
 
 
 if __name__ == "__main__":

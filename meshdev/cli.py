@@ -7,22 +7,23 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from meshdev import control, explain
 from meshdev._version import __version__
 from meshdev.console import Console
-from meshdev.eventlog import EventLog
-from meshdev.events import Event
 from meshdev.exitcodes import FAILURE, USAGE
 from meshdev.problems import UsageError
-from meshdev.process import SubprocessSpawner
 from meshdev.project import Project, load_project, project_root
 from meshdev.settings import Flags
-from meshdev.statestore import StateStore
-from meshdev.supervisor import Options, Supervisor
+
+if TYPE_CHECKING:
+    from meshdev.events import Event
+    from meshdev.statestore import StateStore
+
+# Each command imports what only it needs, inside it: `meshdev --version` or `meshdev reload`
+# should not pay for the supervisor, and `start` gets its agents going sooner.
 
 T = TypeVar("T")
 
@@ -120,6 +121,10 @@ def start(
             )
         )
         raise typer.Exit(USAGE)
+    from meshdev.eventlog import EventLog
+    from meshdev.process import SubprocessSpawner
+    from meshdev.supervisor import Options, Supervisor
+
     log = _guarded(console, lambda: EventLog(events.resolve())) if events else None
     console.know_agents(project.discovery.names())
 
@@ -149,6 +154,8 @@ def debug_watches(
     """What is watched: root, folders, patterns, and each file's verdict and agents."""
     console = Console()
     project = _guarded(console, lambda: _project(paths, config, Flags()))
+    from meshdev import explain
+
     _output(console, explain.watches(project), as_json, console.render_watches)
 
 
@@ -159,6 +166,8 @@ def debug_why(
     """Why FILE does or does not trigger a reload, and which agents it restarts."""
     console = Console()
     project = _guarded(console, lambda: _project(paths, config, Flags()))
+    from meshdev import explain
+
     _output(console, explain.why(project, file), as_json, console.render_why)
 
 
@@ -169,6 +178,8 @@ def debug_agents(
     """Discovered agents and why each file or folder was (not) taken as an agent."""
     console = Console()
     project = _guarded(console, lambda: _project(paths, config, Flags()))
+    from meshdev import explain
+
     _output(console, explain.agents(project), as_json, console.render_agents)
 
 
@@ -189,6 +200,8 @@ ProjectOpt = Annotated[
 
 
 def _store(project: Path | None, config: Path | None) -> StateStore:
+    from meshdev.statestore import StateStore
+
     root = project_root(project, config, Path.cwd())
     return StateStore(root / ".meshdev")
 
@@ -234,6 +247,8 @@ def reload(
 ) -> None:
     """Reload agents of the meshdev running for this project (from another terminal)."""
     console = Console()
+    from meshdev import control
+
     root = _guarded(console, lambda: project_root(project, config, Path.cwd()))
     try:
         answer = control.send(control.socket_path(root), " ".join(["r", *(agents or [])]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from meshdev import gitignore
@@ -20,8 +20,16 @@ class Project:
     paths: tuple[Path, ...]
     config: FileConfig
     settings: Settings
-    rules: WatchRules
     discovery: Discovery
+    # Made on first use: reading every .gitignore walks the tree, and agents start without it.
+    rules_cache: WatchRules | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def rules(self) -> WatchRules:
+        if self.rules_cache is None:
+            object.__setattr__(self, "rules_cache", make_rules(self.config, self.settings))
+        assert self.rules_cache is not None
+        return self.rules_cache
 
     @property
     def private_dir(self) -> Path:
@@ -40,8 +48,7 @@ def load_project(
     targets = tuple(_existing(p, cwd) for p in (paths or [cwd]))
     config = _config(targets, config_path, cwd)
     settings = resolve(config, env, flags)
-    rules = make_rules(config, settings)
-    return Project(config.root, targets, config, settings, rules, discover(targets, config))
+    return Project(config.root, targets, config, settings, discover(targets, config))
 
 
 def project_root(path: Path | None, config_path: Path | None, cwd: Path) -> Path:
@@ -55,21 +62,15 @@ def reload_config(project: Project, env: Mapping[str, str], flags: Flags) -> Pro
     assert project.config.path is not None
     config = load_config(project.config.path)
     settings = resolve(config, env, flags)
-    rules = make_rules(config, settings)
-    return Project(
-        config.root, project.paths, config, settings, rules, discover(project.paths, config)
+    project_ = Project(
+        config.root, project.paths, config, settings, discover(project.paths, config)
     )
+    project_.rules  # noqa: B018 - a broken pattern must fail here, while the old config still runs
+    return project_
 
 
 def rediscover(project: Project) -> Project:
-    return Project(
-        project.root,
-        project.paths,
-        project.config,
-        project.settings,
-        project.rules,
-        discover(project.paths, project.config),
-    )
+    return replace(project, discovery=discover(project.paths, project.config))
 
 
 def make_rules(config: FileConfig, settings: Settings) -> WatchRules:
@@ -89,8 +90,7 @@ def make_rules(config: FileConfig, settings: Settings) -> WatchRules:
 
 def with_new_rules(project: Project) -> Project:
     """The same project after a .gitignore changed."""
-    rules = make_rules(project.config, project.settings)
-    return replace(project, rules=rules)
+    return replace(project, rules_cache=None)
 
 
 def _existing(path: Path, cwd: Path) -> Path:

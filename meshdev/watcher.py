@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from watchfiles import Change
-from watchfiles._rust_notify import RustNotify  # documented Rust backend: per-call step
+if TYPE_CHECKING:
+    from watchfiles._rust_notify import RustNotify
 
 RawBatch = list[tuple[str, Path]]  # (added | modified | deleted, path)
 BatchSink = Callable[[RawBatch], None]
@@ -29,6 +30,9 @@ IDLE_STEP_MS = 50
 ACTIVE_SECONDS = 30.0
 MAX_GROUP_MS = 200
 POLL_DELAY_MS = 500
+
+
+_CHANGES = {1: "added", 2: "modified", 3: "deleted"}  # watchfiles.Change values
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,9 @@ class Watcher:
                 self._watch(dirs)
 
     def _watch(self, dirs: tuple[Path, ...]) -> None:
+        # Imported here, on the watcher's thread: agents are already starting meanwhile.
+        from watchfiles._rust_notify import RustNotify  # documented Rust backend: per-call step
+
         try:
             notify = RustNotify(
                 [str(d) for d in dirs],
@@ -179,4 +186,4 @@ class Watcher:
             found = notify.watch(self._options.group_ms, step, timeout, self._rearm)
             if isinstance(found, set):
                 self._last_change = time.monotonic()
-                self._on_batch([(Change(raw).name, Path(path)) for raw, path in found])
+                self._on_batch([(_CHANGES[raw], Path(path)) for raw, path in found])

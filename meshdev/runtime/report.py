@@ -21,7 +21,7 @@ try:  # json's own C string encoder, without importing json (and re) at every ag
 except ImportError:  # pragma: no cover - other Python implementations
     from json import dumps as _quote
 
-_BATCH_SECONDS = 0.02
+_BATCH_SECONDS = 0.25  # reports are not urgent: ready() flushes before it tells
 
 
 class Reporter:
@@ -35,7 +35,8 @@ class Reporter:
         self._sent_opened: set[str] = set()
         self._written: set[str] = set()
         self._sent_written: set[str] = set()
-        self._sent_modules: set[str] = set()
+        self._seen_modules: set[str] = set()
+        self._pending = False  # a wake-up is on its way: imports need not ask again
         self._broken = False
 
     def start(self) -> None:
@@ -67,15 +68,24 @@ class Reporter:
         except OSError:
             self._broken = True  # meshdev is gone; the lifeline takes care of us
 
+    # The hook runs for every audited action of the agent (thousands while numpy imports), so
+    # it returns after a comparison or two for anything that cannot concern the project.
     def _audit(self, event: str, args: tuple[Any, ...]) -> None:
-        if event == "import":
-            self._wake.set()
-        elif event == "open":
+        if event == "open":
             self._note_open(args)
+        elif event == "import" and not self._pending:
+            self._wake_reporter()
+
+    def _wake_reporter(self) -> None:
+        self._pending = True
+        self._wake.set()
 
     def _note_open(self, args: tuple[Any, ...]) -> None:
-        path, _mode, flags = (*args, None, None, None)[:3]
-        if not isinstance(path, str) or not isinstance(flags, int):
+        path = args[0] if args else None
+        if not isinstance(path, str) or (path[:1] == "/" and not path.startswith(self._prefix)):
+            return
+        flags = args[2] if len(args) > 2 else None
+        if not isinstance(flags, int):
             return
         full = os.path.abspath(path)
         if not full.startswith(self._prefix) or self._skip(full):
@@ -85,10 +95,10 @@ class Reporter:
             if full not in self._written:
                 self._written.add(full)
                 self._opened.discard(full)
-                self._wake.set()
+                self._wake_reporter()
         elif full not in self._opened and full not in self._written:
             self._opened.add(full)
-            self._wake.set()
+            self._wake_reporter()
 
     def _skip(self, full: str) -> bool:
         return full.startswith(self._private) or full.endswith((".pyc", ".pyo"))
@@ -97,19 +107,23 @@ class Reporter:
         while True:
             self._wake.wait()
             time.sleep(_BATCH_SECONDS)  # let a burst of imports settle
+            self._pending = False
             try:
                 self.flush()
             except Exception:  # reporting must never break the agent
                 continue
 
     def _new_modules(self) -> list[str]:
+        """Project files of modules loaded since the last look (each module looked at once)."""
         found = []
-        for module in list(sys.modules.values()):
+        for name, module in list(sys.modules.items()):
+            if name in self._seen_modules:
+                continue
+            self._seen_modules.add(name)
             path = getattr(module, "__file__", None)
             if isinstance(path, str) and path.endswith(".py"):
                 full = os.path.abspath(path)
-                if full.startswith(self._prefix) and full not in self._sent_modules:
-                    self._sent_modules.add(full)
+                if full.startswith(self._prefix):
                     found.append(full)
         return sorted(found)
 

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The one command: install the compared tools if needed, install this checkout of meshdev into
+# the same throwaway venv, and run every figure. Usage: bash bench/run.sh [--quick]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+[ -x "$here/.tools/venv/bin/python" ] || bash "$here/install_tools.sh"
+"$here/.tools/venv/bin/pip" install -q --no-deps --force-reinstall "$here/.." 2>/dev/null
+mkdir -p "$here/.tools/tmp"
+cd "$here/.tools/tmp"  # a small working folder: `python -c` lists its cwd at every start
+BENCH_TMP="$here/.tools/tmp" TMPDIR="$here/.tools/tmp" \
+  "$here/.tools/venv/bin/python" "$here/run.py" "$@"
