@@ -122,8 +122,9 @@ def start(
         )
         raise typer.Exit(USAGE)
     from meshdev.eventlog import EventLog
+    from meshdev.messages import Options
     from meshdev.process import SubprocessSpawner
-    from meshdev.supervisor import Options, Supervisor
+    from meshdev.supervisor import Supervisor
 
     log = _guarded(console, lambda: EventLog(events.resolve())) if events else None
     console.know_agents(project.discovery.names())

@@ -7,10 +7,9 @@ from __future__ import annotations
 import queue
 import signal
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from meshdev._version import __version__
 from meshdev.control import (
@@ -21,81 +20,25 @@ from meshdev.control import (
     send,
     socket_path,
 )
-from meshdev.debounce import Coalescer
 from meshdev.discovery import AgentDef
 from meshdev.events import Event, EventSink
 from meshdev.fingerprints import Fingerprints
 from meshdev.fleet import Fleet, Timing
 from meshdev.gate import KeepLastGood
 from meshdev.health import FailedStart, Health, Restart
+from meshdev.messages import Command, Exit, Files, Message, Options, Report, Signal, WatchError
 from meshdev.patterns import GITIGNORE
-from meshdev.plan import Plan, Situation, is_relevant, make_plan
+from meshdev.plan import Plan, Situation, make_plan
 from meshdev.problems import UsageError
 from meshdev.process import Sinks, Spawner, install_signal_handlers, kill_now, rss_bytes
 from meshdev.project import Project, rediscover, reload_config, with_new_rules
-from meshdev.scan import files_in_tree, watched_dirs
-from meshdev.settings import Flags
 from meshdev.statestore import StateStore
 from meshdev.summary import Summary
-from meshdev.watcher import (
-    STEP_MS,
-    RawBatch,
-    Watcher,
-    WatchOptions,
-    group_ms_for,
-    polling_reason,
-)
+from meshdev.watching import RESYNC, Watching
 
 LineSink = Callable[[str, str, str], None]
 _BATCH_FILES_SHOWN = 50
-_RESYNC = ("resync",)
 STORM = 20  # files in one batch: told as one summary line
-
-
-@dataclass(frozen=True)
-class _Files:
-    batch: RawBatch
-
-
-@dataclass(frozen=True)
-class _Report:
-    agent: str
-    generation: int
-    message: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class _Exit:
-    agent: str
-    generation: int
-    returncode: int
-
-
-@dataclass(frozen=True)
-class _Signal:
-    signum: int
-
-
-@dataclass(frozen=True)
-class _WatchError:
-    message: str
-
-
-@dataclass(frozen=True)
-class _Command:
-    text: str
-    reply: Reply
-
-
-_Message = _Files | _Report | _Exit | _Signal | _WatchError | _Command
-
-
-@dataclass(frozen=True)
-class Options:
-    env: Mapping[str, str]
-    flags: Flags
-    own_files: frozenset[Path] = frozenset()  # meshdev's own outputs (--events): never a trigger
-    commands: IO[str] | None = None  # meshdev's stdin: `r`, `r NAME`, `rs`
 
 
 class Supervisor:
@@ -113,19 +56,24 @@ class Supervisor:
         self.summary = Summary()
         self._sink = emit
         self.clock = clock
-        self.inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()  # reentrant: signal-safe
+        self.inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()  # reentrant: signal-safe
         self.on_line = on_line
         sinks = Sinks(line=self._post_line, report=self._post_report, exit=self._post_exit)
         self.fleet = Fleet(spawner, sinks, self.emit, clock)
         self.health = Health(self.fleet, self.emit, clock)
         self.gate = KeepLastGood()
         self.prints = Fingerprints()
-        self.coalescer = self._coalescer()
-        self.watcher: Watcher | None = None
+        self.watching = Watching(
+            lambda: self.project,
+            self.fleet,
+            self.gate,
+            self.prints,
+            self.health.timers,
+            self.emit,
+            clock,
+            options.own_files,
+        )
         self.control: ControlServer | None = None
-        self.watched: tuple[Path, ...] = ()
-        self.unreadable: set[Path] = set()  # told once each
-        self.polling = False
         self.exit_code: int | None = None
         self.shutting_down = False
         self.reloads = 0
@@ -148,15 +96,15 @@ class Supervisor:
         self.on_line(agent, stream, text)
 
     def _post_report(self, agent: str, generation: int, message: dict[str, Any]) -> None:
-        self.inbox.put(_Report(agent, generation, message))
+        self.inbox.put(Report(agent, generation, message))
 
     def _post_exit(self, agent: str, generation: int, returncode: int) -> None:
-        self.inbox.put(_Exit(agent, generation, returncode))
+        self.inbox.put(Exit(agent, generation, returncode))
 
     def _post_signal(self, signum: int) -> None:
         if self.shutting_down:
             kill_now(self.fleet.everything_alive())  # a second Ctrl-C: no more waiting
-        self.inbox.put(_Signal(signum))
+        self.inbox.put(Signal(signum))
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -166,40 +114,44 @@ class Supervisor:
         self._start(self.project.discovery.agents, "first start")
         self._listen_for_commands()
         if self.project.settings.hot_reload:
-            self._start_watching()
+            self.watching.start(
+                lambda b: self.inbox.put(Files(b)), lambda m: self.inbox.put(WatchError(m))
+            )
         else:
             self.emit(Event("watching", {"enabled": False, "dirs": 0, "reload_delay_ms": 0}))
         while self.exit_code is None:
             self._handle(self._next_message())
             for key in self.health.timers.pop_due(self.clock()):
                 self._on_timer(key)
-            if self.coalescer.due(self.clock()):
-                seen = self.coalescer.first_seen() or self.clock()
-                self._reload(self.coalescer.take(), seen)
+            coalescer = self.watching.coalescer
+            if coalescer.due(self.clock()):
+                seen = coalescer.first_seen() or self.clock()
+                self._reload(coalescer.take(), seen)
         return self._shutdown()
 
-    def _next_message(self) -> _Message | None:
-        deadlines = [d for d in (self.coalescer.deadline(), self.health.timers.next_due()) if d]
+    def _next_message(self) -> Message | None:
+        due = (self.watching.coalescer.deadline(), self.health.timers.next_due())
+        deadlines = [d for d in due if d]
         timeout = max(0.0, min(deadlines) - self.clock()) if deadlines else None
         try:
             return self.inbox.get(timeout=timeout)
         except queue.Empty:
             return None
 
-    def _handle(self, message: _Message | None) -> None:
-        if isinstance(message, _Files):
-            self._on_files(message.batch)
-        elif isinstance(message, _Report):
+    def _handle(self, message: Message | None) -> None:
+        if isinstance(message, Files):
+            self.watching.on_files(message.batch)
+        elif isinstance(message, Report):
             self._on_report(message)
-        elif isinstance(message, _Exit):
+        elif isinstance(message, Exit):
             self._on_exit(message)
-        elif isinstance(message, _Signal):
+        elif isinstance(message, Signal):
             self.exit_code = 128 + message.signum
-        elif isinstance(message, _Command):
+        elif isinstance(message, Command):
             message.reply(self._on_command(message.text))
-        elif isinstance(message, _WatchError):
+        elif isinstance(message, WatchError):
             self.emit(Event("watch_error", {"message": message.message}))
-            self._rearm(force=True)
+            self.watching.rearm(force=True)
 
     def _announce(self) -> None:
         config = self.project.config.path
@@ -216,105 +168,19 @@ class Supervisor:
             )
         )
 
-    # -- watching -------------------------------------------------------------------------------
-
-    def _coalescer(self) -> Coalescer:
-        settings = self.project.settings
-        # watchfiles already waited STEP_MS of quiet before handing over a batch
-        quiet = max(0, settings.reload_delay_ms - STEP_MS) / 1000
-        return Coalescer(quiet, settings.reload_max_delay_ms / 1000)
-
-    def _start_watching(self) -> None:
-        settings = self.project.settings
-        reason = polling_reason(self.project.root, settings.force_polling)
-        self.polling = reason is not None
-        options = WatchOptions(
-            polling=self.polling,
-            poll_delay_ms=settings.poll_interval_ms,
-            group_ms=group_ms_for(settings.reload_delay_ms),
-        )
-        self.watcher = Watcher(
-            lambda b: self.inbox.put(_Files(b)), lambda m: self.inbox.put(_WatchError(m)), options
-        )
-        self._rearm(force=True)
-        self.emit(
-            Event(
-                "watching",
-                {
-                    "enabled": True,
-                    "dirs": len(self.watched),
-                    "polling": options.polling,
-                    "poll_reason": reason,
-                    "poll_ms": options.poll_delay_ms,
-                    "reload_delay_ms": settings.reload_delay_ms,
-                },
-            )
-        )
-
-    def _rearm(self, force: bool = False) -> None:
-        if self.watcher is None:
-            return
-        shallow = {*self.fleet.picture_dirs(), *self.project.discovery.scanned_dirs}
-        unreadable: set[Path] = set()
-        dirs = watched_dirs(self.project.rules, shallow, unreadable)
-        for folder in sorted(unreadable - self.unreadable):
-            self.emit(Event("warning", {"message": f"cannot read {folder}: not watched"}))
-        self.unreadable |= unreadable
-        if force or dirs != self.watched:
-            self.watched = dirs
-            self.watcher.arm(dirs)
-            # A new watch sees nothing that happened before it took hold (a poller even takes its
-            # first snapshot late): compare contents once it surely has.
-            settle = 2 * self.project.settings.poll_interval_ms / 1000 if self.polling else 0.1
-            self.health.timers.schedule(_RESYNC, self.clock() + settle)
-
-    def _on_files(self, batch: RawBatch) -> None:
-        paths: list[Path] = []
-        dirs_changed = False
-        for kind, path in batch:
-            if kind == "added" and path.is_dir():
-                dirs_changed = True  # files written before its watch exists count too
-                paths.extend(files_in_tree(self.project.rules, path))
-            elif kind == "deleted" and path in self.watched:
-                dirs_changed = True
-            paths.append(path)
-        if dirs_changed:
-            self._rearm()
-        rules, index = self.project.rules, self.fleet.index()
-        relevant = [
-            p
-            for p in paths
-            if p not in self.options.own_files
-            and (is_relevant(p, rules, index) or self._maybe_agent(p))
-        ]
-        self.coalescer.add(relevant, self.clock())
-        # during the quiet time, so the reload does not wait for it
-        self.gate.precheck(p for p in relevant if self._gated(p))
-
-    def _gated(self, path: Path) -> bool:
-        """Only files an agent uses (or a new agent's script) can hold a reload back."""
-        return path in self.fleet.index() or self._maybe_agent(path)
-
-    def _maybe_agent(self, path: Path) -> bool:
-        """A file whose coming or going can add or remove an agent."""
-        scanned = self.project.discovery.scanned_dirs
-        return path.parent in scanned or (
-            path.name == "__main__.py" and path.parent.parent in scanned
-        )
-
     # -- agents' own news -----------------------------------------------------------------------
 
-    def _on_report(self, report: _Report) -> None:
+    def _on_report(self, report: Report) -> None:
         new = self.fleet.on_report(report.agent, report.generation, report.message)
         self.prints.remember(new)
-        if new and not {p.parent for p in new} <= set(self.watched):
-            self._rearm()
+        if new and not {p.parent for p in new} <= set(self.watching.watched):
+            self.watching.rearm()
         if report.message.get("t") == "ready" and self.fleet.is_current(
             report.agent, report.generation
         ):
             self.health.mark_ready(report.agent, "meshdev.ready()")
 
-    def _on_exit(self, exit_: _Exit) -> None:
+    def _on_exit(self, exit_: Exit) -> None:
         store = StateStore(self.project.private_dir)
         verdict = self.fleet.on_exit(exit_.agent, exit_.generation, exit_.returncode, store)
         if verdict == "retry_fresh":
@@ -325,17 +191,15 @@ class Supervisor:
 
     def _exit_if_nothing_left(self) -> None:
         """Without watching, nothing can bring a finished or broken agent back: exit."""
-        if self.watcher is not None or self.fleet.everything_alive():
+        if self.watching.active or self.fleet.everything_alive():
             return
         if not self.health.restart_pending():
             codes = [p.returncode or 0 for p in self.fleet.procs.values()]
             self.exit_code = 0 if not any(codes) else 1
 
     def _on_timer(self, key: Hashable) -> None:
-        if key == _RESYNC:
-            stale = self.prints.stale()
-            if stale:
-                self._on_files([("modified", path) for path in stale])
+        if key == RESYNC:
+            self.watching.resync()
             return
         agents = {a.name: a for a in self.project.discovery.agents}
         action = self.health.on_timer(key, agents, self.project.settings)
@@ -372,7 +236,7 @@ class Supervisor:
 
     def _listen_for_commands(self) -> None:
         def post(text: str, reply: Reply) -> None:
-            self.inbox.put(_Command(text, reply))
+            self.inbox.put(Command(text, reply))
 
         def say(text: str) -> None:
             self.emit(Event("command", {"reply": text}))
@@ -438,13 +302,13 @@ class Supervisor:
         self._report_plan(plan, storm=len(changed) >= STORM)
         self._execute(plan, changed, seen)
         self.fleet.refresh_closures(self.project)
-        self._rearm()
+        self.watching.rearm()
         self._summarise(changed, plan)
 
     def _keep_last_good(self, plan: Plan, changed: list[Path]) -> Plan:
         """Agents that would load a file that does not compile keep running their last good
         version; the error is shown with file, line and code."""
-        for problem in self.gate.update(p for p in changed if self._gated(p)):
+        for problem in self.gate.update(p for p in changed if self.watching.gated(p)):
             self.emit(
                 Event(
                     "compile_error",
@@ -493,12 +357,12 @@ class Supervisor:
         try:
             if config is not None and config in changed:
                 self.project = reload_config(self.project, self.options.env, self.options.flags)
-                self.coalescer = self._coalescer()
+                self.watching.new_coalescer()
                 self.emit(Event("config_reloaded", {"file": str(config)}))
             elif any(p.name == GITIGNORE for p in changed):
                 self.project = rediscover(with_new_rules(self.project))
                 self.emit(Event("config_reloaded", {"file": ".gitignore"}))
-            elif any(self._maybe_agent(p) for p in changed):
+            elif any(self.watching.maybe_agent(p) for p in changed):
                 self.project = rediscover(self.project)
         except UsageError as error:
             kind = "config_error" if config in changed else "discovery_error"
@@ -569,13 +433,13 @@ class Supervisor:
     def _drain(self) -> None:
         """Handle what stopped agents said last (their final state saves) now, before anything
         new starts; every other message waits its turn, in order."""
-        later: list[_Message] = []
+        later: list[Message] = []
         while True:
             try:
                 message = self.inbox.get_nowait()
             except queue.Empty:
                 break
-            if isinstance(message, _Report):
+            if isinstance(message, Report):
                 self._on_report(message)
             else:
                 later.append(message)
@@ -584,8 +448,7 @@ class Supervisor:
 
     def _shutdown(self) -> int:
         self.shutting_down = True
-        if self.watcher is not None:
-            self.watcher.close()
+        self.watching.close()
         if self.control is not None:
             self.control.close()
         alive = self.fleet.everything_alive()

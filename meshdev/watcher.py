@@ -154,10 +154,10 @@ class Watcher:
                 self._watch(dirs)
 
     def _watch(self, dirs: tuple[Path, ...]) -> None:
-        # Imported here, on the watcher's thread: agents are already starting meanwhile.
-        from watchfiles._rust_notify import RustNotify  # documented Rust backend: per-call step
-
         try:
+            # Imported here, on the watcher's thread: agents are already starting meanwhile.
+            from watchfiles._rust_notify import RustNotify  # documented Rust backend
+
             notify = RustNotify(
                 [str(d) for d in dirs],
                 False,
@@ -168,6 +168,11 @@ class Watcher:
             )
         except FileNotFoundError as exc:
             self._on_error(f"a watched folder vanished ({exc}); watching again")
+            return
+        except Exception as exc:  # e.g. the inotify instance limit: say so, retry calmly
+            self._on_error(f"cannot watch files ({exc}); trying again in 1 s")
+            with self._changed:
+                self._changed.wait(1.0)
             return
         try:
             self._listen(notify)
