@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -171,3 +173,30 @@ def test_not_ready_in_time_is_a_failed_start(tmp_path: Path, meshdev_run: Run) -
     timeout = md.wait_event("start_timeout", agent="hang", after=mark)
     assert timeout["seconds"] == 0.7
     md.wait_event("restart_scheduled", agent="hang", after=mark)
+
+
+def test_a_manual_reload_gives_an_open_circuit_its_one_trial(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
+    mesh(tmp_path)
+    write(
+        tmp_path / "agents/moody.py",
+        agent_source(
+            "import pathlib",
+            "pathlib.Path(__file__).with_name('mood').read_text() == 'good' or sys.exit(4)",
+        ),
+    )
+    write(tmp_path / "agents/mood", "bad")
+    md = meshdev_run("agents/moody.py", "agents/bystander.py", wait_ready=("bystander",))
+    assert md.wait_event("circuit_open", agent="moody")["returncode"] == 4
+    write(tmp_path / "agents/mood", "good")  # not a file meshdev watches: only a reload helps
+    result = subprocess.run(
+        [sys.executable, "-m", "meshdev", "reload", "moody"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.stdout.strip() == "reloaded moody"
+    md.wait_event("circuit_half_open", agent="moody")
+    md.wait_event("circuit_closed", agent="moody")

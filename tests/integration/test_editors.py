@@ -309,3 +309,27 @@ def test_a_symlink_loop_in_the_tree_is_harmless(tmp_path: Path, meshdev_run: Run
     assert md.events("watching")[0]["dirs"] == 3  # root, agents, lib: the link is not followed
     append(tmp_path / "lib/shared.py", "# edit\n")
     assert md.wait_event("reload")["agents"] == ["alpha", "beta"]
+
+
+def test_a_package_build_in_the_project_is_a_storm_that_restarts_nothing(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
+    """What `pip install -e .` / `pip install .` write into the project: an egg-info folder and
+    build/ copies of the sources, which no agent imports."""
+    mesh(tmp_path)
+    md = meshdev_run("agents", wait_ready=("alpha", "beta", "gamma"))
+    setup = (
+        "from setuptools import setup; setup(name='demo-agents', version='0.1', packages=['lib'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", setup, "egg_info", "build"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "build/lib/lib/shared.py").exists()
+    md.barrier()
+    assert not md.events("reload")
+    assert (starts(md, "alpha"), starts(md, "beta"), starts(md, "gamma")) == (1, 1, 1)
