@@ -34,7 +34,7 @@ from meshdev.process import Sinks, Spawner, install_signal_handlers, kill_now, r
 from meshdev.project import Project, rediscover, reload_config, with_new_rules
 from meshdev.statestore import StateStore
 from meshdev.summary import Summary
-from meshdev.watching import RESYNC, Watching
+from meshdev.watching import REARM, RESYNC, Watching
 
 LineSink = Callable[[str, str, str], None]
 _BATCH_FILES_SHOWN = 50
@@ -151,7 +151,8 @@ class Supervisor:
             message.reply(self._on_command(message.text))
         elif isinstance(message, WatchError):
             self.emit(Event("watch_error", {"message": message.message}))
-            self.watching.rearm(force=True)
+            # Watch again soon, not at once: a lasting failure must not spin.
+            self.health.timers.schedule(REARM, self.clock() + 0.5)
 
     def _announce(self) -> None:
         config = self.project.config.path
@@ -200,6 +201,9 @@ class Supervisor:
     def _on_timer(self, key: Hashable) -> None:
         if key == RESYNC:
             self.watching.resync()
+            return
+        if key == REARM:
+            self.watching.rearm(force=True)
             return
         agents = {a.name: a for a in self.project.discovery.agents}
         action = self.health.on_timer(key, agents, self.project.settings)

@@ -29,6 +29,7 @@ STEP_MS = 2
 IDLE_STEP_MS = 50
 ACTIVE_SECONDS = 30.0
 MAX_GROUP_MS = 200
+HANDOVER_MS = 100  # a watch returns by itself this often, so a new one can take over
 POLL_DELAY_MS = 500
 
 
@@ -112,53 +113,44 @@ def polling_reason(root: Path, force: bool | None, mountinfo: str | None = None)
 
 
 class Watcher:
+    """One background thread reading the current watch.
+
+    `arm()` creates the new watch at once, in the caller's thread, so it buffers changes from
+    that moment; the thread hands over at its next return (at most HANDOVER_MS later), draining
+    the older watches first. watchfiles drops a watch's pending changes when its wait is
+    interrupted, so the wait is never interrupted: it returns by itself every HANDOVER_MS.
+    """
+
     def __init__(self, on_batch: BatchSink, on_error: ErrorSink, options: WatchOptions) -> None:
         self._on_batch = on_batch
         self._on_error = on_error
         self._options = options
-        self._dirs: tuple[Path, ...] = ()
-        self._rearm = threading.Event()
         self._last_change = time.monotonic()  # just started: someone is about to edit
+        self._lock = threading.Lock()
+        self._waiting: list[RustNotify] = []  # armed, not yet handed over, oldest first
+        self._armed = threading.Event()
         self._closed = False
-        self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="meshdev-watcher", daemon=True)
         self._thread.start()
 
     def arm(self, dirs: Sequence[Path]) -> None:
-        with self._changed:
-            self._dirs = tuple(dirs)
-            self._rearm.set()
-            self._changed.notify()
+        fresh = self._create(tuple(dirs)) if dirs else None
+        if fresh is None:
+            return
+        with self._lock:
+            self._waiting.append(fresh)
+            self._armed.set()
 
     def close(self) -> None:
-        with self._changed:
-            self._closed = True
-            self._rearm.set()
-            self._changed.notify()
+        self._closed = True
+        self._armed.set()
 
-    def _next_dirs(self) -> tuple[Path, ...] | None:
-        with self._changed:
-            while not self._closed and not self._rearm.is_set():
-                self._changed.wait()
-            if self._closed:
-                return None
-            self._rearm.clear()
-            return self._dirs
-
-    def _run(self) -> None:
-        while True:
-            dirs = self._next_dirs()
-            if dirs is None:
-                return
-            if dirs:
-                self._watch(dirs)
-
-    def _watch(self, dirs: tuple[Path, ...]) -> None:
+    def _create(self, dirs: tuple[Path, ...]) -> RustNotify | None:
         try:
-            # Imported here, on the watcher's thread: agents are already starting meanwhile.
+            # Imported on first use: agents are already starting by then.
             from watchfiles._rust_notify import RustNotify  # documented Rust backend
 
-            notify = RustNotify(
+            return RustNotify(
                 [str(d) for d in dirs],
                 False,
                 self._options.polling,
@@ -168,27 +160,56 @@ class Watcher:
             )
         except FileNotFoundError as exc:
             self._on_error(f"a watched folder vanished ({exc}); watching again")
-            return
-        except Exception as exc:  # e.g. the inotify instance limit: say so, retry calmly
-            self._on_error(f"cannot watch files ({exc}); trying again in 1 s")
-            with self._changed:
-                self._changed.wait(1.0)
-            return
+        except Exception as exc:  # e.g. the inotify instance limit
+            self._on_error(f"cannot watch files ({exc}); trying again")
+        return None
+
+    def _run(self) -> None:
+        current: RustNotify | None = None
+        while not self._closed:
+            if current is None:
+                self._armed.wait()
+            current = self._hand_over(current)
+            if current is not None:
+                self._listen_once(current)
+        for notify in [current, *self._take_waiting()]:
+            if notify is not None:
+                notify.close()
+
+    def _take_waiting(self) -> list[RustNotify]:
+        with self._lock:
+            self._armed.clear()
+            waiting, self._waiting = self._waiting, []
+        return waiting
+
+    def _hand_over(self, current: RustNotify | None) -> RustNotify | None:
+        waiting = self._take_waiting()
+        if not waiting:
+            return current
+        for old in [current, *waiting[:-1]]:
+            if old is not None:
+                self._drain(old)
+        return waiting[-1]
+
+    def _listen_once(self, notify: RustNotify) -> None:
+        idle_for = time.monotonic() - self._last_change
+        step = STEP_MS if idle_for < ACTIVE_SECONDS else IDLE_STEP_MS
         try:
-            self._listen(notify)
+            self._deliver(notify.watch(self._options.group_ms, step, HANDOVER_MS, None))
         except Exception as exc:  # the watcher must never take meshdev down
             self._on_error(f"file watching failed: {exc}; watching again")
+            time.sleep(0.1)
+
+    def _drain(self, notify: RustNotify) -> None:
+        """Hand over what an old watch saw but had not handed over yet, then close it."""
+        try:
+            self._deliver(notify.watch(1, 1, 1, None))
+        except Exception:
+            pass  # it is going anyway; the resync after a re-arm covers the agents' files
         finally:
             notify.close()
 
-    def _listen(self, notify: RustNotify) -> None:
-        while not self._rearm.is_set():
-            idle_for = time.monotonic() - self._last_change
-            active = idle_for < ACTIVE_SECONDS
-            step = STEP_MS if active else IDLE_STEP_MS
-            # While active, come back when the active time is over, to slow down.
-            timeout = int((ACTIVE_SECONDS - idle_for) * 1000) + 1 if active else 0
-            found = notify.watch(self._options.group_ms, step, timeout, self._rearm)
-            if isinstance(found, set):
-                self._last_change = time.monotonic()
-                self._on_batch([(_CHANGES[raw], Path(path)) for raw, path in found])
+    def _deliver(self, found: set[tuple[int, str]] | str) -> None:
+        if isinstance(found, set) and found:
+            self._last_change = time.monotonic()
+            self._on_batch([(_CHANGES[raw], Path(path)) for raw, path in found])

@@ -28,6 +28,7 @@ from meshdev.watcher import (
 )
 
 RESYNC = ("resync",)  # the timer key of the content check after a re-arm
+REARM = ("rearm",)  # the timer key of watching again after a watch error
 
 
 class Watching:
