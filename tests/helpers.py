@@ -52,6 +52,20 @@ def kill_group(pid: int) -> None:
             os.killpg(pid, sig)
 
 
+def cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """One `python -m meshdev ...` command, run to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "meshdev", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+    )
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")

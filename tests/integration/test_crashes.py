@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from helpers import Meshdev, agent_source, append, is_alive, wait_until, write
+from helpers import Meshdev, agent_source, append, cli, is_alive, wait_until, write
 
 Run = Callable[..., Meshdev]
 
@@ -190,13 +188,7 @@ def test_a_manual_reload_gives_an_open_circuit_its_one_trial(
     md = meshdev_run("agents/moody.py", "agents/bystander.py", wait_ready=("bystander",))
     assert md.wait_event("circuit_open", agent="moody")["returncode"] == 4
     write(tmp_path / "agents/mood", "good")  # not a file meshdev watches: only a reload helps
-    result = subprocess.run(
-        [sys.executable, "-m", "meshdev", "reload", "moody"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = cli("reload", "moody", cwd=tmp_path)
     assert result.stdout.strip() == "reloaded moody"
     md.wait_event("circuit_half_open", agent="moody")
     md.wait_event("circuit_closed", agent="moody")

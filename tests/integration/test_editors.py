@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import Meshdev, agent_source, append, wait_until, write
+from helpers import Meshdev, agent_source, append, cli, wait_until, write
 
 Run = Callable[..., Meshdev]
 
@@ -138,13 +138,7 @@ def test_a_save_with_identical_content_restarts_nothing(
     md.barrier()
     assert not md.events("reload")
     assert "identical content: nothing to restart" in md.output()
-    result = subprocess.run(
-        [sys.executable, "-m", "meshdev", "reload", "alpha"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = cli("reload", "alpha", cwd=tmp_path)
     assert result.stdout.strip() == "reloaded alpha"  # the way to force one
 
 

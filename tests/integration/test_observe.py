@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from helpers import Meshdev, agent_source, append, is_alive, kill_group, wait_until, write
+from helpers import Meshdev, agent_source, append, cli, is_alive, kill_group, wait_until, write
 
 Run = Callable[..., Meshdev]
 
@@ -27,27 +27,16 @@ def mesh(tmp_path: Path) -> None:
     write(tmp_path / "agents/beta.py", agent_source())
 
 
-def meshdev(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "meshdev", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-
-
 def test_debug_commands(tmp_path: Path) -> None:
     mesh(tmp_path)
-    watches = json.loads(meshdev("debug", "watches", "agents", "--json", cwd=tmp_path).stdout)
+    watches = json.loads(cli("debug", "watches", "agents", "--json", cwd=tmp_path).stdout)
     util = next(f for f in watches["files"] if f["path"] == "lib/util.py")
     assert util["verdict"] == "reload" and util["agents"] == ["alpha"]
-    why = meshdev("debug", "why", "lib/util.py", "agents", cwd=tmp_path).stdout
+    why = cli("debug", "why", "lib/util.py", "agents", cwd=tmp_path).stdout
     assert "restarts alpha -> lib.shared -> lib.util" in why
-    agents = meshdev("debug", "agents", "agents", cwd=tmp_path).stdout
+    agents = cli("debug", "agents", "agents", cwd=tmp_path).stdout
     assert "alpha" in agents and "beta" in agents
-    table = meshdev("debug", "watches", "agents", cwd=tmp_path).stdout
+    table = cli("debug", "watches", "agents", cwd=tmp_path).stdout
     assert "lib/util.py" in table and "alpha" in table
 
 
@@ -55,14 +44,14 @@ def test_meshdev_reload_name_from_another_terminal(tmp_path: Path, meshdev_run: 
     mesh(tmp_path)
     md = meshdev_run("agents", wait_ready=("alpha", "beta"))
     before = md.pids()
-    result = meshdev("reload", "alpha", cwd=tmp_path)
+    result = cli("reload", "alpha", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.strip() == "reloaded alpha"
     reload = md.wait_event("reload", reason="manual reload")
     assert reload["agents"] == ["alpha"]
     timing = md.wait_event("reload_timing", agent="alpha")
     assert set(timing) >= {"quiet", "stop", "spawn", "startup", "total"}
     assert md.pids()["beta"] == before["beta"] and md.pids()["alpha"] != before["alpha"]
-    wrong = meshdev("reload", "gamma", cwd=tmp_path)
+    wrong = cli("reload", "gamma", cwd=tmp_path)
     assert wrong.returncode == 1 and "no agent named gamma" in wrong.stdout
 
 

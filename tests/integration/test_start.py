@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import Meshdev, agent_source, append, is_alive, wait_until, write
+from helpers import Meshdev, agent_source, append, cli, is_alive, wait_until, write
 
 Run = Callable[..., Meshdev]
 
@@ -290,21 +288,10 @@ def _read(path: Path) -> str | None:
     return text or None
 
 
-def _meshdev(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "meshdev", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-
-
 def test_a_bad_meshwatch_is_one_clear_message_and_exit_2(tmp_path: Path) -> None:
     write(tmp_path / ".meshwatch", "include:\n  - '*.py'\ninclde: x\nreload_delay: -1\n")
     write(tmp_path / "a.py", agent_source())
-    result = _meshdev("start", "a.py", cwd=tmp_path)
+    result = cli("start", "a.py", cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr + result.stdout
     assert ".meshwatch:3: inclde: unknown key; did you mean 'include'?" in result.stderr
@@ -312,27 +299,20 @@ def test_a_bad_meshwatch_is_one_clear_message_and_exit_2(tmp_path: Path) -> None
 
 
 def test_a_missing_path_and_a_folder_without_agents_exit_2(tmp_path: Path) -> None:
-    missing = _meshdev("start", "nowhere/", cwd=tmp_path)
+    missing = cli("start", "nowhere/", cwd=tmp_path)
     assert missing.returncode == 2 and "nowhere" in missing.stderr
     write(tmp_path / "empty/helper.py", "X = 1\n")
-    empty = _meshdev("start", "empty", cwd=tmp_path)
+    empty = cli("start", "empty", cwd=tmp_path)
     assert empty.returncode == 2 and "no agents found" in empty.stderr
     assert "Traceback" not in missing.stderr + empty.stderr
 
 
 def test_refresh_strategy_is_refused_clearly(tmp_path: Path) -> None:
     write(tmp_path / "a.py", agent_source())
-    result = subprocess.run(
-        [sys.executable, "-m", "meshdev", "start", "a.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ, "MESHDEV_RELOAD_STRATEGY": "refresh"},
-    )
+    result = cli("start", "a.py", cwd=tmp_path, env={"MESHDEV_RELOAD_STRATEGY": "refresh"})
     assert result.returncode == 2 and "'refresh'" in result.stderr
 
 
 def test_version_and_module_entry_point(tmp_path: Path) -> None:
-    result = _meshdev("--version", cwd=tmp_path)
+    result = cli("--version", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("meshdev ")

@@ -8,11 +8,10 @@ import pickle
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from helpers import Meshdev, append, is_alive, wait_until, write
+from helpers import Meshdev, append, cli, is_alive, wait_until, write
 
 from meshdev.runtime import statefile
 
@@ -212,13 +211,7 @@ def test_state_show_and_clear(tmp_path: Path, meshdev_run: Run) -> None:
     assert md.signal(signal.SIGTERM) == 143
 
     def meshdev(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "meshdev", "state", *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        return cli("state", *args, cwd=tmp_path)
 
     shown = json.loads(meshdev("show", "--json").stdout)
     assert shown[0]["agent"] == "keeper" and set(shown[0]["keys"]) == {"count", "runs"}
