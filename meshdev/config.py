@@ -9,7 +9,7 @@ import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import pathspec
 import yaml
@@ -194,28 +194,28 @@ def _strings(node: yaml.Node, key: str, problems: _Problems) -> tuple[str, ...] 
     return tuple(out)
 
 
-def _milliseconds(node: yaml.Node, key: str, problems: _Problems) -> int | None:
-    value = _scalar(node) if isinstance(node, yaml.ScalarNode) else None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        problems.add(node, key, f"must be a whole number of milliseconds >= 0, not {value!r}")
+def _integer(lowest: int, highest: int | None, what: str) -> _Reader:
+    """A reader of whole numbers in [lowest, highest]; `what` says what is expected."""
+
+    def read(node: yaml.Node, key: str, problems: _Problems) -> int | None:
+        value = _scalar(node) if isinstance(node, yaml.ScalarNode) else None
+        if _whole_in(value, lowest, highest):
+            return value
+        problems.add(node, key, f"must be {what}, not {value!r}")
         return None
-    return value
+
+    return read
 
 
-def _whole(node: yaml.Node, key: str, problems: _Problems) -> int | None:
-    value = _scalar(node) if isinstance(node, yaml.ScalarNode) else None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        problems.add(node, key, f"must be a whole number >= 0, not {value!r}")
-        return None
-    return value
+def _whole_in(value: object, lowest: int, highest: int | None) -> TypeGuard[int]:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    return value >= lowest and (highest is None or value <= highest)
 
 
-def _port(node: yaml.Node, key: str, problems: _Problems) -> int | None:
-    value = _scalar(node) if isinstance(node, yaml.ScalarNode) else None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
-        problems.add(node, key, f"must be a TCP port number (1-65535), not {value!r}")
-        return None
-    return value
+_milliseconds = _integer(0, None, "a whole number of milliseconds >= 0")
+_whole = _integer(0, None, "a whole number >= 0")
+_port = _integer(1, 65535, "a TCP port number (1-65535)")
 
 
 def _boolean(node: yaml.Node, key: str, problems: _Problems) -> bool | None:

@@ -64,6 +64,7 @@ class Fleet:
         self.pictures: dict[str, Picture] = {}
         self.generation: dict[str, int] = {}
         self.life: dict[str, Life] = {}
+        self._prepared: set[Path] = set()  # state folders made ready in this run
         self.scanner = ImportScanner()
         self._index: DependencyIndex | None = None
 
@@ -93,7 +94,8 @@ class Fleet:
     ) -> None:
         generation = self.generation.get(agent.name, 0) + 1
         self.generation[agent.name] = generation
-        env = {**dict(agent.env), **_runtime_env(agent, project, changes, with_state)}
+        wiring_env = _runtime_env(agent, project, changes, with_state, self._prepared)
+        env = {**dict(agent.env), **wiring_env}
         request = SpawnRequest(agent.name, generation, agent.script, agent.args, env, project.root)
         try:
             process = self.spawner.spawn(request, self.sinks)
@@ -256,7 +258,11 @@ _STATE_EVENTS = {"saved": "state_saved", "state_warning": "state_warning"}
 
 
 def _runtime_env(
-    agent: AgentDef, project: Project, changes: Sequence[Path], with_state: bool
+    agent: AgentDef,
+    project: Project,
+    changes: Sequence[Path],
+    with_state: bool,
+    prepared: set[Path],
 ) -> dict[str, str]:
     """How the runtime inside the agent finds meshdev (see runtime/wiring.py)."""
     settings = project.settings
@@ -268,7 +274,9 @@ def _runtime_env(
     }
     if with_state and settings.preserve_state:
         store = StateStore(project.private_dir)
-        store.prepare()
+        if store.private_dir not in prepared:  # once per run: not I/O at every start
+            store.prepare()
+            prepared.add(store.private_dir)
         env[wiring.STATE_FILE] = str(store.file_for(agent.name))
         env[wiring.STATE_SECRET] = str(store.secret_path)
         env[wiring.CHECKPOINT_MS] = str(settings.checkpoint_interval_ms)
