@@ -52,7 +52,7 @@ class AgentProcess:
     agent: str
     generation: int
     popen: subprocess.Popen[bytes]
-    lifeline_fd: int
+    lifeline_fd: int  # meshdev's end of the lifeline; closed when the agent exits
     started: float
     exited: threading.Event = field(default_factory=threading.Event)
     returncode: int | None = None
@@ -155,6 +155,7 @@ def _wait_for_exit(
     process: AgentProcess, readers: Sequence[threading.Thread], sink: ExitSink
 ) -> None:
     returncode = process.popen.wait()
+    os.close(process.lifeline_fd)  # nobody reads it any more: the agent itself is gone
     for reader in readers:
         reader.join(timeout=1.0)  # the last lines and reports arrive before the exit is told
     process.returncode = returncode
@@ -184,8 +185,6 @@ def stop_all(processes: Iterable[AgentProcess], grace_seconds: float) -> list[St
         if process.agent in killed:
             _signal_group(process, signal.SIGKILL)
     _wait_gone([p for p in targets if p.agent in killed], time.monotonic() + 2.0)
-    for process in targets:
-        os.close(process.lifeline_fd)
     now = time.monotonic()
     return [
         StopResult(p.agent, p.pid, p.returncode, p.agent in killed, now - started) for p in targets
