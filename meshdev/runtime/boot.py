@@ -1,4 +1,5 @@
-"""Start an agent under meshdev: `python -m meshdev.runtime SCRIPT [ARGS...]`.
+"""Start an agent under meshdev. meshdev runs `python -c "<import main; main()>" SCRIPT ARGS`
+(no runpy: every start pays for what it imports); by hand, `python -m meshdev.runtime SCRIPT`.
 
 Runs SCRIPT as a real `__main__` module (so classes defined in it pickle, and `atexit` handlers see
 it), turns SIGTERM into a normal exit, reports dependencies, and guards against orphans.
