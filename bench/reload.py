@@ -97,9 +97,7 @@ def figure_1(rounds: int, per_round: int) -> list[str]:
         "| tool | setting | save → first line | ratio to meshdev |",
         "| --- | --- | --- | --- |",
     ]
-    for tool in tools:
-        values = [f for f, _ in found[tool.name]]
-        ratio = median(values) / mesh if values else float("nan")
+    for tool, values, ratio in _against_meshdev(tools, found, first=True):
         lines.append(f"| {tool.name} | {tool.note} | {summary(values)} | {ratio:.2f}x |")
     lines.append(f"| python agent.py | the floor: spawn → first line | {summary(floor)} | |")
     overhead = mesh - median(floor)
@@ -113,12 +111,25 @@ def figure_1(rounds: int, per_round: int) -> list[str]:
     return lines
 
 
+def _against_meshdev(
+    tools: Sequence[Tool], found: dict[str, list[tuple[float, float]]], first: bool
+) -> list[tuple[Tool, list[float], float]]:
+    """Per tool: its (save -> first line) or (save -> ready) values, and its median's ratio to
+    meshdev's."""
+    pick = 0 if first else 1
+    mesh = median([m[pick] for m in found["meshdev"]])
+    rows = []
+    for tool in tools:
+        values = [m[pick] for m in found[tool.name]]
+        rows.append((tool, values, median(values) / mesh if values else float("nan")))
+    return rows
+
+
 def figure_2(rounds: int, per_round: int) -> list[str]:
     names = ("meshdev", "watchfiles", "nodemon")
     tools = [t for t in TOOLS_COMPARED if t.name in names and available(t)]
     found = save_to_restart(rounds, per_round, heavy=True, tools=tools)
     floor = bare_start(rounds, heavy=True)
-    mesh = median([r for _, r in found["meshdev"]])
     lines = [
         "### 2. Save → ready, for an agent importing numpy, pydantic and httpx",
         "",
@@ -128,9 +139,7 @@ def figure_2(rounds: int, per_round: int) -> list[str]:
         "| tool | save → ready | ratio to meshdev |",
         "| --- | --- | --- |",
     ]
-    for tool in tools:
-        values = [r for _, r in found[tool.name]]
-        ratio = median(values) / mesh if values else float("nan")
+    for tool, values, ratio in _against_meshdev(tools, found, first=False):
         lines.append(f"| {tool.name} | {summary(values)} | {ratio:.2f}x |")
     lines += [f"| python agent.py (spawn → ready) | {summary(floor)} | |", ""]
     return lines

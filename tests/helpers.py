@@ -184,6 +184,14 @@ class Meshdev:
     def exited(self) -> bool:
         return self.proc is not None and self.proc.poll() is not None
 
+    def edit_and_wait_ready(
+        self, script: Path, agent: str, text: str = "# edit\n"
+    ) -> dict[str, Any]:
+        """Save an edit to `script` and return the agent_ready event of the new process."""
+        mark = self.mark()
+        append(script, text)
+        return self.wait_event("agent_ready", agent=agent, after=mark)
+
     def mark(self) -> int:
         """A position in the event log, for `wait_event(after=...)`."""
         return len(self.events())

@@ -131,9 +131,7 @@ def test_a_slow_starting_agent_is_not_mistaken_for_a_crash(
     first = md.events("agent_ready", agent="slow")[0]
     assert first["how"] == "alive for 0.3 s"  # it said nothing yet: alive counts
     wait_until(lambda: "slow is ready" in md.output(), "slow's ready()", context=md.context)
-    mark = md.mark()
-    append(slow, "# edit\n")
-    ready = md.wait_event("agent_ready", agent="slow", after=mark)
+    ready = md.edit_and_wait_ready(slow, "slow")
     assert ready["how"] == "meshdev.ready()" and ready["seconds"] >= 1.4  # waited for it
     assert not md.events("restart_scheduled") and not md.events("start_timeout")
 

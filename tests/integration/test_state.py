@@ -46,9 +46,7 @@ def test_values_survive_twenty_consecutive_restarts_with_none_lost(
     script = write(tmp_path / "agents/keeper.py", RUNS)
     md = meshdev_run("agents", wait_ready=("keeper",))
     for i in range(20):
-        mark = md.mark()
-        append(script, f"# restart {i}\n")
-        md.wait_event("agent_ready", agent="keeper", after=mark)
+        md.edit_and_wait_ready(script, "keeper", f"# restart {i}\n")
     wait_until(lambda: "runs=21 count=21" in md.output(), "runs=21", context=md.context)
     assert f"changes=['{script}']" in md.output()  # meshdev.changes() names the cause
 
@@ -102,9 +100,7 @@ def test_the_seeds_atexit_pickle_pattern_works_under_meshdev(
     )
     md = meshdev_run("agents/seed.py", wait_ready=("seed",))
     for _ in range(2):
-        mark = md.mark()
-        append(script, "# edit\n")
-        md.wait_event("agent_ready", agent="seed", after=mark)
+        md.edit_and_wait_ready(script, "seed", "# edit\n")
     wait_until(lambda: "starts 3" in md.output(), "starts 3", context=md.context)
 
 
@@ -134,9 +130,7 @@ def test_classes_from_the_agent_file_and_unpicklable_values(
     md = meshdev_run("agents/shapes.py", wait_ready=("shapes",))
     warning = md.wait_event("state_warning", agent="shapes")
     assert "state['lock'] (a _thread.lock) cannot be pickled" in warning["message"]
-    mark = md.mark()
-    append(script, "# edit\n")
-    md.wait_event("agent_ready", agent="shapes", after=mark)
+    md.edit_and_wait_ready(script, "shapes", "# edit\n")
     wait_until(lambda: "point 2 __main__" in md.output(), "point 2", context=md.context)
     assert is_alive(md.pid("shapes"))
 
@@ -169,9 +163,7 @@ def test_kill_9_of_an_agent_loses_nothing_older_than_the_last_checkpoint(
     loaded = statefile.decode(state_file.read_bytes(), secret, "ticker")  # never broken
     on_disk = pickle.loads(loaded.entries["ticks"])
     assert on_disk > 0 and saved
-    mark = md.mark()
-    append(script, "# restart after the crash\n")
-    md.wait_event("agent_ready", agent="ticker", after=mark)
+    md.edit_and_wait_ready(script, "ticker", "# restart after the crash\n")
     restored = wait_until(
         lambda: re.findall(r"ticker\s+\| restored ([1-9]\d*)", md.output()),
         "a restore with ticks",
