@@ -61,10 +61,10 @@ def decision_ms(root: Path) -> list[float]:
     code = f"""
 import time, json
 from pathlib import Path
-from meshdev.project import load_project
-from meshdev.settings import Flags
-from meshdev.explain import closures
-from meshdev.plan import DependencyIndex, Situation, make_plan
+from meshdev.project.project import load_project
+from meshdev.project.settings import Flags
+from meshdev.decide.explain import closures
+from meshdev.decide.plan import DependencyIndex, Situation, make_plan
 root = Path({str(root)!r})
 project = load_project([root / "agents"], None, {{}}, Flags(), root)
 index = DependencyIndex({{n: c.files for n, c in closures(project).items()}})

@@ -12,15 +12,14 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from meshdev._version import __version__
-from meshdev.console import Console
-from meshdev.exitcodes import FAILURE, USAGE
-from meshdev.problems import UsageError
-from meshdev.project import Project, load_project, project_root
-from meshdev.settings import Flags
+from meshdev.problems import FAILURE, USAGE, UsageError
+from meshdev.project.project import Project, load_project, project_root
+from meshdev.project.settings import Flags
+from meshdev.show.console import Console
 
 if TYPE_CHECKING:
     from meshdev.events import Event
-    from meshdev.statestore import StateStore
+    from meshdev.project.statestore import StateStore
 
 # Each command imports what only it needs, inside it: `meshdev --version` or `meshdev reload`
 # should not pay for the supervisor, and `start` gets its agents going sooner.
@@ -121,10 +120,10 @@ def start(
             )
         )
         raise typer.Exit(USAGE)
-    from meshdev.eventlog import EventLog
-    from meshdev.messages import Options
-    from meshdev.process import SubprocessSpawner
-    from meshdev.supervisor import Supervisor
+    from meshdev.processes.spawn import SubprocessSpawner
+    from meshdev.show.eventlog import EventLog
+    from meshdev.sources.messages import Options
+    from meshdev.supervise.loop import Supervisor
 
     log = _guarded(console, lambda: EventLog(events.resolve())) if events else None
     console.know_agents(project.discovery.names())
@@ -155,7 +154,7 @@ def debug_watches(
     """What is watched: root, folders, patterns, and each file's verdict and agents."""
     console = Console()
     project = _guarded(console, lambda: _project(paths, config, Flags()))
-    from meshdev import explain
+    from meshdev.decide import explain
 
     _output(console, explain.watches(project), as_json, console.render_watches)
 
@@ -167,7 +166,7 @@ def debug_why(
     """Why FILE does or does not trigger a reload, and which agents it restarts."""
     console = Console()
     project = _guarded(console, lambda: _project(paths, config, Flags()))
-    from meshdev import explain
+    from meshdev.decide import explain
 
     _output(console, explain.why(project, file), as_json, console.render_why)
 
@@ -179,7 +178,7 @@ def debug_agents(
     """Discovered agents and why each file or folder was (not) taken as an agent."""
     console = Console()
     project = _guarded(console, lambda: _project(paths, config, Flags()))
-    from meshdev import explain
+    from meshdev.decide import explain
 
     _output(console, explain.agents(project), as_json, console.render_agents)
 
@@ -201,7 +200,7 @@ ProjectOpt = Annotated[
 
 
 def _store(project: Path | None, config: Path | None) -> StateStore:
-    from meshdev.statestore import StateStore
+    from meshdev.project.statestore import StateStore
 
     root = project_root(project, config, Path.cwd())
     return StateStore(root / ".meshdev")
@@ -248,7 +247,7 @@ def reload(
 ) -> None:
     """Reload agents of the meshdev running for this project (from another terminal)."""
     console = Console()
-    from meshdev import control
+    from meshdev.sources import commands as control
 
     root = _guarded(console, lambda: project_root(project, config, Path.cwd()))
     try:

@@ -1,8 +1,14 @@
-"""A user-facing problem with its location, and the error that carries several of them."""
+"""A user-facing problem with its location, the error that carries several of them, and the exit
+codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 128 + N after signal N (130 for
+SIGINT, 143 for SIGTERM) with every agent stopped."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+OK = 0
+FAILURE = 1
+USAGE = 2
 
 
 @dataclass(frozen=True)

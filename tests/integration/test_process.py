@@ -7,7 +7,7 @@ from pathlib import Path
 
 from helpers import wait_until, write
 
-from meshdev.process import Sinks, SpawnRequest, SubprocessSpawner, stop_all
+from meshdev.processes.spawn import Sinks, SpawnRequest, SubprocessSpawner, stop_all
 
 SINKS = Sinks(lambda *a: None, lambda *a: None, lambda *a: None)
 

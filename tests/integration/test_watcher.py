@@ -7,7 +7,7 @@ from pathlib import Path
 
 from helpers import wait_until
 
-from meshdev.watcher import Watcher, WatchOptions
+from meshdev.sources.files import Watcher, WatchOptions
 
 
 def test_a_change_made_while_the_watched_set_changes_is_never_lost(tmp_path: Path) -> None:

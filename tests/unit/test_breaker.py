@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meshdev.breaker import Breaker, Circuit, Opened, Policy, Retry
+from meshdev.decide.breaker import Breaker, Circuit, Opened, Policy, Retry
 
 POLICY = Policy(max_failures=3, window=10, backoff=0.5, backoff_max=4, healthy_after=10)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import re
 
-from meshdev.console import Console
 from meshdev.events import Event
-from meshdev.summary import Summary
+from meshdev.show.console import Console
+from meshdev.show.summary import Summary
 
 ESCAPE = re.compile(r"\x1b\[")
 
@@ -134,7 +134,7 @@ def test_the_status_table_rows() -> None:
         "last_reload": None,
     }
     assert rows[1]["state"] == "crashed" and rows[1]["pid"] is None
-    from meshdev.console import _status_table
+    from meshdev.show.console import _status_table
 
     c, out = console()
     c.show(_status_table([{**r, "rss": 20_000_000 if r["pid"] else None} for r in rows]))

@@ -5,7 +5,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meshdev.debounce import Coalescer
+from meshdev.decide.debounce import Coalescer
 
 A, B = Path("/p/a.py"), Path("/p/b.py")
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from meshdev.config import AgentSpec, FileConfig
-from meshdev.discovery import discover, unmatched_specs
 from meshdev.problems import UsageError
+from meshdev.project.config import AgentSpec, FileConfig
+from meshdev.project.discovery import discover, unmatched_specs
 
 MAIN = 'if __name__ == "__main__":\n    pass\n'
 

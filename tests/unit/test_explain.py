@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from meshdev import explain
-from meshdev.control import parse, socket_path
-from meshdev.project import load_project
-from meshdev.settings import Flags
+from meshdev.decide import explain
+from meshdev.project.project import load_project
+from meshdev.project.settings import Flags
+from meshdev.sources.commands import parse, socket_path
 
 
 def project(tmp_path: Path):  # type: ignore[no-untyped-def]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from meshdev.gate import KeepLastGood, check_source, compile_problems
+from meshdev.decide.keep_last_good import KeepLastGood, check_source, compile_problems
 
 
 def test_a_syntax_error_is_located_with_the_offending_code() -> None:
@@ -45,7 +45,7 @@ def test_checking_a_typical_module_takes_about_a_millisecond(tmp_path: Path) -> 
 
 
 def test_a_precheck_is_reused_while_the_file_is_unchanged(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import meshdev.gate as gate_module
+    import meshdev.decide.keep_last_good as gate_module
 
     path = tmp_path / "m.py"
     path.write_text("x = 1\n")

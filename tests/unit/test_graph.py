@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from meshdev.graph import ImportScanner, Picture, static_closure
+from meshdev.decide.imports import ImportScanner, Picture, static_closure
 
 
 def make(root: Path, files: dict[str, str]) -> None:

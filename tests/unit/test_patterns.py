@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meshdev.patterns import RulesInput, Verdict, WatchRules, static_base
+from meshdev.project.patterns import RulesInput, Verdict, WatchRules, static_base
 
 ROOT = Path("/project")
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from meshdev.patterns import RulesInput, WatchRules
-from meshdev.plan import DependencyIndex, Situation, is_relevant, make_plan
+from meshdev.decide.plan import DependencyIndex, Situation, is_relevant, make_plan
+from meshdev.project.patterns import RulesInput, WatchRules
 
 ROOT = Path("/p")
 RULES = WatchRules(

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from meshdev.patterns import RulesInput, WatchRules
-from meshdev.scan import files_under, watched_dirs
+from meshdev.project.patterns import RulesInput, WatchRules
+from meshdev.project.scan import files_under, watched_dirs
 
 
 def make(root: Path, *rels: str) -> None:

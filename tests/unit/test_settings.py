@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from meshdev.config import FileConfig
 from meshdev.problems import UsageError
-from meshdev.settings import Flags, resolve
+from meshdev.project.config import FileConfig
+from meshdev.project.settings import Flags, resolve
 
 FILE = FileConfig(path=Path("/p/.meshwatch"), root=Path("/p"), reload_delay=300)
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from meshdev.project.statestore import StateStore
 from meshdev.runtime import statefile
 from meshdev.runtime.state import Keeper, StateNamespace
-from meshdev.statestore import StateStore
 
 SECRET = b"k" * 32
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from meshdev.timers import Timers
+from meshdev.decide.timers import Timers
 
 
 def test_named_deadlines_fire_once_in_order_and_can_be_replaced_or_cancelled() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from meshdev import gitignore, scan
-from meshdev.fingerprints import Fingerprints
-from meshdev.patterns import GitIgnores, RulesInput, Verdict, WatchRules
-from meshdev.watcher import filesystem_of, group_ms_for, polling_reason
+from meshdev.decide.fingerprints import Fingerprints
+from meshdev.project import gitignore, scan
+from meshdev.project.patterns import GitIgnores, RulesInput, Verdict, WatchRules
+from meshdev.sources.files import filesystem_of, group_ms_for, polling_reason
 
 
 def test_identical_content_is_no_change_and_a_real_change_is_remembered(tmp_path: Path) -> None:

@@ -12,7 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from meshdev._version import __version__
-from meshdev.control import (
+from meshdev.decide.fingerprints import Fingerprints
+from meshdev.decide.keep_last_good import KeepLastGood
+from meshdev.decide.plan import Plan, Situation, make_plan
+from meshdev.events import Event, EventSink
+from meshdev.problems import UsageError
+from meshdev.processes.spawn import Sinks, Spawner, install_signal_handlers, kill_now, rss_bytes
+from meshdev.project.discovery import AgentDef
+from meshdev.project.patterns import GITIGNORE
+from meshdev.project.project import Project, rediscover, reload_config, with_new_rules
+from meshdev.project.statestore import StateStore
+from meshdev.show.summary import Summary
+from meshdev.sources.commands import (
     ControlServer,
     Reply,
     parse,
@@ -20,21 +31,19 @@ from meshdev.control import (
     send,
     socket_path,
 )
-from meshdev.discovery import AgentDef
-from meshdev.events import Event, EventSink
-from meshdev.fingerprints import Fingerprints
-from meshdev.fleet import Fleet, Timing
-from meshdev.gate import KeepLastGood
-from meshdev.health import FailedStart, Health, Restart
-from meshdev.messages import Command, Exit, Files, Message, Options, Report, Signal, WatchError
-from meshdev.patterns import GITIGNORE
-from meshdev.plan import Plan, Situation, make_plan
-from meshdev.problems import UsageError
-from meshdev.process import Sinks, Spawner, install_signal_handlers, kill_now, rss_bytes
-from meshdev.project import Project, rediscover, reload_config, with_new_rules
-from meshdev.statestore import StateStore
-from meshdev.summary import Summary
-from meshdev.watching import REARM, RESYNC, Watching
+from meshdev.sources.messages import (
+    Command,
+    Exit,
+    Files,
+    Message,
+    Options,
+    Report,
+    Signal,
+    WatchError,
+)
+from meshdev.supervise.fleet import Fleet, Timing
+from meshdev.supervise.health import FailedStart, Health, Restart
+from meshdev.supervise.watching import REARM, RESYNC, Watching
 
 LineSink = Callable[[str, str, str], None]
 _BATCH_FILES_SHOWN = 50

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pathspec
 
-from meshdev.config import CONFIG_NAME
+from meshdev.project.config import CONFIG_NAME
 
 # Never worth a reload: VCS data, caches, virtualenvs, bytecode, meshdev's own files, and the
 # temporary, swap, backup and lock files editors write beside the real file while saving it.

@@ -6,12 +6,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from meshdev import gitignore
-from meshdev.config import FileConfig, find_config, load_config
-from meshdev.discovery import Discovery, discover
-from meshdev.patterns import RulesInput, WatchRules
 from meshdev.problems import UsageError
-from meshdev.settings import Flags, Settings, resolve
+from meshdev.project import gitignore
+from meshdev.project.config import FileConfig, find_config, load_config
+from meshdev.project.discovery import Discovery, discover
+from meshdev.project.patterns import RulesInput, WatchRules
+from meshdev.project.settings import Flags, Settings, resolve
 
 
 @dataclass(frozen=True)

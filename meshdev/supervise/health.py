@@ -16,12 +16,12 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
-from meshdev.breaker import Breaker, Opened, Policy, Retry
-from meshdev.discovery import AgentDef
+from meshdev.decide.breaker import Breaker, Opened, Policy, Retry
+from meshdev.decide.timers import Timers
 from meshdev.events import Event, EventSink
-from meshdev.fleet import Fleet, Timing
-from meshdev.settings import Settings
-from meshdev.timers import Timers
+from meshdev.project.discovery import AgentDef
+from meshdev.project.settings import Settings
+from meshdev.supervise.fleet import Fleet, Timing
 
 _TAIL_LINES = 15
 _PROBE_EVERY = 0.05

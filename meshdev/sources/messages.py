@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from meshdev.control import Reply
-from meshdev.settings import Flags
-from meshdev.watcher import RawBatch
+from meshdev.project.settings import Flags
+from meshdev.sources.commands import Reply
+from meshdev.sources.files import RawBatch
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from meshdev.graph import Closure, ImportScanner, static_closure
-from meshdev.patterns import BUILTIN_IGNORES, Verdict
-from meshdev.plan import DependencyIndex
-from meshdev.project import Project
-from meshdev.scan import files_under, watched_dirs
+from meshdev.decide.imports import Closure, ImportScanner, static_closure
+from meshdev.decide.plan import DependencyIndex
+from meshdev.project.patterns import BUILTIN_IGNORES, Verdict
+from meshdev.project.project import Project
+from meshdev.project.scan import files_under, watched_dirs
 
 
 def closures(project: Project) -> dict[str, Closure]:

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from meshdev.config import FileConfig, normalise_extensions
 from meshdev.problems import Problem, UsageError
+from meshdev.project.config import FileConfig, normalise_extensions
 
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meshdev.patterns import Verdict, WatchRules
+from meshdev.project.patterns import Verdict, WatchRules
 
 
 class DependencyIndex:

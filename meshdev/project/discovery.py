@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meshdev.config import AgentSpec, FileConfig
 from meshdev.problems import Problem, UsageError
+from meshdev.project.config import AgentSpec, FileConfig
 
 _MAIN_GUARD = re.compile(r"""__name__\s*==\s*['"]__main__['"]""")
 

@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshdev.discovery import AgentDef
+from meshdev.decide.imports import ImportScanner, Picture, static_closure
+from meshdev.decide.plan import DependencyIndex
 from meshdev.events import Event, EventSink
-from meshdev.graph import ImportScanner, Picture, static_closure
-from meshdev.plan import DependencyIndex
-from meshdev.process import (
+from meshdev.processes.spawn import (
     AgentProcess,
     Sinks,
     Spawner,
@@ -24,9 +23,10 @@ from meshdev.process import (
     clean_up_group,
     stop_all,
 )
-from meshdev.project import Project
+from meshdev.project.discovery import AgentDef
+from meshdev.project.project import Project
+from meshdev.project.statestore import StateStore
 from meshdev.runtime import wiring
-from meshdev.statestore import StateStore
 
 
 @dataclass

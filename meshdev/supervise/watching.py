@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from meshdev.debounce import Coalescer
+from meshdev.decide.debounce import Coalescer
+from meshdev.decide.fingerprints import Fingerprints
+from meshdev.decide.keep_last_good import KeepLastGood
+from meshdev.decide.plan import is_relevant
+from meshdev.decide.timers import Timers
 from meshdev.events import Event, EventSink
-from meshdev.fingerprints import Fingerprints
-from meshdev.fleet import Fleet
-from meshdev.gate import KeepLastGood
-from meshdev.plan import is_relevant
-from meshdev.project import Project
-from meshdev.scan import files_in_tree, watched_dirs
-from meshdev.timers import Timers
-from meshdev.watcher import (
+from meshdev.project.project import Project
+from meshdev.project.scan import files_in_tree, watched_dirs
+from meshdev.sources.files import (
     STEP_MS,
     RawBatch,
     Watcher,
@@ -26,6 +25,7 @@ from meshdev.watcher import (
     group_ms_for,
     polling_reason,
 )
+from meshdev.supervise.fleet import Fleet
 
 RESYNC = ("resync",)  # the timer key of the content check after a re-arm
 REARM = ("rearm",)  # the timer key of watching again after a watch error

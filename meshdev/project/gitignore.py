@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from meshdev.patterns import GITIGNORE, GitIgnores
+from meshdev.project.patterns import GITIGNORE, GitIgnores
 
 
 def load(root: Path, pruned: Callable[[str], bool]) -> GitIgnores:

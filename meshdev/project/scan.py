@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from meshdev.patterns import WatchRules
+from meshdev.project.patterns import WatchRules
 
 
 def is_virtualenv(folder: Path) -> bool:
