@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -120,15 +121,27 @@ def start(
             )
         )
         raise typer.Exit(USAGE)
+    raise typer.Exit(_supervise(console, project, flags, events))
+
+
+def _supervise(console: Console, project: Project, flags: Flags, events: Path | None) -> int:
+    """The composition root: real processes, a real watch, the console and the events log, and
+    the session summary built from the events."""
     from meshdev.processes.spawn import SubprocessSpawner
     from meshdev.show.eventlog import EventLog
-    from meshdev.sources.messages import Options
-    from meshdev.supervise.loop import Supervisor
+    from meshdev.show.summary import Summary
+    from meshdev.sources.files import Watcher
+    from meshdev.supervise.loop import Options, Supervisor
+    from meshdev.supervise.run import run
 
     log = _guarded(console, lambda: EventLog(events.resolve())) if events else None
     console.know_agents(project.discovery.names())
+    summary = Summary()
 
     def emit(event: Event) -> None:
+        summary(event)
+        if event.kind == "shutdown":
+            event = event.adding(agents=summary.rows())
         if event.kind in ("agent_added", "agent_started"):
             console.know_agents([event["agent"]])
         console.event(event)
@@ -136,15 +149,15 @@ def start(
             log(event)
 
     own = frozenset({events.resolve()}) if events else frozenset()
-    options = Options(os.environ, flags, own, commands=sys.stdin)
-    supervisor = Supervisor(project, SubprocessSpawner(), emit, console.agent_line, options)
+    spawner = SubprocessSpawner()
+    options = Options(os.environ, flags, own)
+    supervisor = Supervisor(project, spawner, Watcher, emit, console.agent_line, options)
     try:
-        with console.status_view(supervisor.status_rows):
-            code = supervisor.run()
+        with console.status_view(lambda: summary.status(time.time(), spawner.memory)):
+            return run(supervisor, sys.stdin)
     finally:
         if log is not None:
             log.close()
-    raise typer.Exit(code)
 
 
 @debug_app.command("watches")

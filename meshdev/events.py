@@ -22,6 +22,10 @@ class Event:
     def get(self, key: str, default: Any = None) -> Any:
         return self.fields.get(key, default)
 
+    def adding(self, **fields: Any) -> Event:
+        """The same event (same time) with more fields."""
+        return Event(self.kind, {**self.fields, **fields}, self.ts)
+
     def as_json(self) -> dict[str, Any]:
         return {"ts": round(self.ts, 6), "event": self.kind, **self.fields}
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from meshdev.decide.dependencies import DependencyIndex
 from meshdev.decide.imports import Closure, ImportScanner, static_closure
-from meshdev.decide.plan import DependencyIndex
 from meshdev.project.patterns import BUILTIN_IGNORES, Verdict
 from meshdev.project.project import Project
 from meshdev.project.scan import files_under, watched_dirs

@@ -11,9 +11,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
+def digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
 def digest_of(path: Path) -> bytes | None:
     try:
-        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+        return digest(path.read_bytes())
     except OSError:
         return None  # gone or unreadable: a real change
 

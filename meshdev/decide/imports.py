@@ -157,26 +157,3 @@ def _resolve_under(root: Path, parts: list[str]) -> list[tuple[Path, str]]:
 def _inside(path: Path, root: Path) -> bool:
     rel = os.path.relpath(path, root)
     return not rel.startswith(os.pardir)
-
-
-@dataclass
-class Picture:
-    """Everything that, when changed, should restart one agent."""
-
-    closure: Closure
-    loaded: set[Path] = field(default_factory=set)  # module files the process reported loading
-    opened: set[Path] = field(default_factory=set)  # project files the process opened for reading
-    written: set[Path] = field(default_factory=set)  # its own outputs: never a reason to restart
-
-    def files(self) -> set[Path]:
-        return set(self.closure.files) | self.loaded | self.opened
-
-    def why(self, path: Path) -> str | None:
-        """How this agent depends on `path`, or None."""
-        if path in self.closure.importer:
-            return "imports it" if path != self.closure.script else "its own script"
-        if path in self.loaded:
-            return "loaded it at run time"
-        if path in self.opened:
-            return "opened it at run time"
-        return None

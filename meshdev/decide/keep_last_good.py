@@ -1,13 +1,15 @@
 """Keep the last good version: a changed `.py` file that does not compile must not restart the
-agents that use it. Only the changed files are compiled (about a millisecond each). Pure.
+agents that would load it; they keep running the version they run, and the error is shown with
+file, line and code. Only the changed files are compiled (about a millisecond each). Pure.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from meshdev.decide.fingerprints import digest
 
 
 @dataclass(frozen=True)
@@ -16,26 +18,6 @@ class CompileProblem:
     line: int | None
     message: str
     code: str  # the offending line, with a caret under the column when known
-
-    def describe(self, relative: str) -> str:
-        where = f"{relative}:{self.line}" if self.line else relative
-        return f"{where}: {self.message}" + (f"\n{self.code}" if self.code else "")
-
-
-def compile_problems(paths: Iterable[Path]) -> dict[Path, CompileProblem]:
-    """The changed Python files that exist and do not compile, with what is wrong."""
-    found: dict[Path, CompileProblem] = {}
-    for path in paths:
-        if path.suffix != ".py":
-            continue
-        try:
-            source = path.read_bytes()
-        except OSError:
-            continue  # deleted or unreadable: the import will say so
-        problem = check_source(source, path)
-        if problem is not None:
-            found[path] = problem
-    return found
 
 
 def check_source(source: bytes, path: Path) -> CompileProblem | None:
@@ -90,16 +72,23 @@ class KeepLastGood:
         """Which of `files` do not compile (an agent using one keeps its running version)."""
         return sorted(p for p in files if p in self.broken)
 
+    def holding(
+        self, names: Iterable[str], uses: Callable[[str], Iterable[Path]]
+    ) -> dict[str, tuple[Path, ...]]:
+        """The agents of `names` that would load a broken file, with those files."""
+        held = {name: tuple(self.blocking(uses(name))) for name in names}
+        return {name: broken for name, broken in held.items() if broken}
+
     def _check(self, path: Path) -> CompileProblem | None:
         try:
             source = path.read_bytes()
         except OSError:
             self._checked.pop(path, None)
             return None  # deleted or unreadable: the import will say so
-        digest = hashlib.blake2b(source, digest_size=16).digest()
+        content = digest(source)
         cached = self._checked.get(path)
-        if cached is not None and cached[0] == digest:
+        if cached is not None and cached[0] == content:
             return cached[1]
         problem = check_source(source, path)
-        self._checked[path] = (digest, problem)
+        self._checked[path] = (content, problem)
         return problem

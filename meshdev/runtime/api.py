@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from meshdev.runtime import protocol
 from meshdev.runtime.state import StateNamespace
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs every agent start 4 ms
@@ -39,7 +40,7 @@ def ready() -> None:
         return
     _session["ready"] = True
     reporter.flush()
-    reporter.send({"t": "ready"})
+    reporter.send({protocol.KIND: protocol.READY})
 
 
 def changes() -> list[str]:
@@ -56,7 +57,3 @@ def changes() -> list[str]:
         return []
     found = info.get("changes", [])
     return [str(p) for p in found] if isinstance(found, list) else []
-
-
-def under_meshdev() -> bool:
-    return _session["reporter"] is not None

@@ -12,7 +12,7 @@ import os
 import sys
 import types
 
-from meshdev.runtime import api, lifeline, statefile, wiring
+from meshdev.runtime import api, lifeline, protocol, statefile
 from meshdev.runtime.report import Reporter
 from meshdev.runtime.state import Keeper
 
@@ -31,11 +31,11 @@ def main() -> int:
         print("usage: python -m meshdev.runtime SCRIPT [ARGS...]", file=sys.stderr)
         return 2
     script = os.path.abspath(sys.argv[1])
-    wiring_values = {name: os.environ.pop(name, "") for name in wiring.ALL}
+    channel = {name: os.environ.pop(name, "") for name in protocol.ALL}
     _signal.signal(_signal.SIGTERM, _exit_normally)
-    _connect(wiring_values)
+    _connect(channel)
     sys.argv = [script, *sys.argv[2:]]
-    _set_path(script, wiring_values[wiring.ROOT])
+    _set_path(script, channel[protocol.ROOT])
     return _run(script)
 
 
@@ -45,19 +45,19 @@ def _exit_normally(signum: int, frame: types.FrameType | None) -> NoReturn:
 
 
 def _connect(values: dict[str, str]) -> None:
-    fds = values[wiring.FDS]
+    fds = values[protocol.FDS]
     if not fds:
         return  # started by hand: run the script, nothing to report to
     report_fd, lifeline_fd = (int(x) for x in fds.split(","))
     for fd in (report_fd, lifeline_fd):
         os.set_inheritable(fd, False)  # the agent's own children must not hold the pipes
-    grace = int(values[wiring.GRACE_MS] or "5000") / 1000
+    grace = int(values[protocol.GRACE_MS] or "5000") / 1000
     lifeline.guard(lifeline_fd, grace)
-    reporter = Reporter(report_fd, values[wiring.ROOT] or os.getcwd())
+    reporter = Reporter(report_fd, values[protocol.ROOT] or os.getcwd())
     reporter.start()
-    api.attach(reporter, values[wiring.START_INFO] or None)
+    api.attach(reporter, values[protocol.START_INFO] or None)
     atexit.register(reporter.flush)
-    if values[wiring.STATE_FILE]:
+    if values[protocol.STATE_FILE]:
         _keep_state(values, reporter)
 
 
@@ -65,21 +65,21 @@ def _keep_state(values: dict[str, str], reporter: Reporter) -> None:
     """Restore meshdev.state now; save it at exit (after the agent's own atexit handlers, which
     were registered later and so run first) and at checkpoints."""
     try:
-        secret = statefile.read_secret(values[wiring.STATE_SECRET])
+        secret = statefile.read_secret(values[protocol.STATE_SECRET])
     except (OSError, statefile.StateError) as exc:
         print(f"meshdev: state is kept in memory only: {exc}", file=sys.stderr, flush=True)
         return
     keeper = Keeper(
         api.state,
-        values[wiring.STATE_FILE],
+        values[protocol.STATE_FILE],
         secret,
-        values[wiring.AGENT],
-        int(values[wiring.STATE_WARN_BYTES] or "20000000"),
+        values[protocol.AGENT],
+        int(values[protocol.STATE_WARN_BYTES] or "20000000"),
         reporter.send,
     )
-    reporter.send({"t": "state", "restored": keeper.restore()})
+    reporter.send({protocol.KIND: protocol.RESTORED, "restored": keeper.restore()})
     atexit.register(keeper.save_quietly, "stop")
-    checkpoint_ms = int(values[wiring.CHECKPOINT_MS] or "0")
+    checkpoint_ms = int(values[protocol.CHECKPOINT_MS] or "0")
     if checkpoint_ms > 0:
         keeper.checkpoint_every(checkpoint_ms / 1000)
 

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from meshdev.runtime import threads
+from meshdev.runtime import protocol, threads
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs every agent start 4 ms
 if TYPE_CHECKING:
@@ -57,7 +57,14 @@ class Reporter:
         if loaded or opened or written:
             self._sent_opened.update(opened)
             self._sent_written.update(written)
-            self.send({"t": "files", "loaded": loaded, "opened": opened, "written": written})
+            self.send(
+                {
+                    protocol.KIND: protocol.FILES,
+                    "loaded": loaded,
+                    "opened": opened,
+                    "written": written,
+                }
+            )
 
     def _write(self, data: bytes) -> None:
         if self._broken:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 
-from meshdev.runtime import statefile, threads
+from meshdev.runtime import protocol, statefile, threads
 
 try:  # what collections.abc re-exports, already loaded by every interpreter: no import cost
     from _collections_abc import MutableMapping
@@ -141,7 +141,7 @@ class Keeper:
 
     def warn(self, message: str) -> None:
         _print_warning(message)
-        self.send({"t": "state_warning", "message": message})
+        self.send({protocol.KIND: protocol.STATE_WARNING, "message": message})
 
     def restore(self) -> list[str]:
         data = statefile.read(self.path)
@@ -172,7 +172,7 @@ class Keeper:
             seconds = round(time.perf_counter() - started, 4)
             self.send(
                 {
-                    "t": "saved",
+                    protocol.KIND: protocol.SAVED,
                     "reason": reason,
                     "keys": len(entries),
                     "bytes": len(data),

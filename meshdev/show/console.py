@@ -1,6 +1,8 @@
-"""Everything meshdev shows a person: agents' output with a coloured `name |` prefix, and events.
+"""The Console: agents' output with a coloured `name |` prefix, and meshdev's own news as lines.
 
-The only module that prints. Agent output is never interpreted as markup.
+Every event becomes one sentence after a `meshdev |` prefix (see `_RENDERERS`); the few that
+need more room are tables or panels from `show.tables`, and the debug views live in
+`show.debug`. Agent output is never interpreted as markup.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from typing import Any, TextIO
 from rich.console import Console as RichConsole
 from rich.console import RenderableType
 from rich.live import Live
-from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from meshdev.events import Event
 from meshdev.problems import UsageError
+from meshdev.show import debug
+from meshdev.show.tables import circuit_panel, format_size, status_table, summary_table
+
+_Renderer = Callable[[Event], tuple[str, str]]  # an event -> (message, rich style)
 
 _PALETTE = (
     "cyan",
@@ -38,12 +42,7 @@ _PALETTE = (
     "red",
 )
 _SELF = "meshdev"
-
-
-def _files(event: Event, key: str = "files", limit: int = 3) -> str:
-    files = list(event.get(key) or [])
-    shown = ", ".join(files[:limit])
-    return shown + (f" and {len(files) - limit} more" if len(files) > limit else "")
+_VERBOSE_ONLY = {"unchanged"}  # event kinds shown with --verbose only
 
 
 class Console:
@@ -58,15 +57,11 @@ class Console:
         target = file or sys.stdout
         # Plain: a pipe, NO_COLOR or --plain. No escape codes at all (NO_COLOR alone keeps bold).
         self.is_plain = plain or bool(os.environ.get("NO_COLOR")) or not _is_tty(target)
-        color = {"color_system": None} if self.is_plain else {}
-        self.rich = RichConsole(
-            file=target,
-            highlight=False,
-            soft_wrap=True,
-            width=width,
-            **color,  # type: ignore[arg-type]
-        )
-        self.err = RichConsole(file=sys.stderr, highlight=False, soft_wrap=True, **color)  # type: ignore[arg-type]
+        options: dict[str, Any] = {"highlight": False, "soft_wrap": True}
+        if self.is_plain:
+            options["color_system"] = None
+        self.rich = RichConsole(file=target, width=width, **options)
+        self.err = RichConsole(file=sys.stderr, **options)
         self._colors: dict[str, str] = {}
         self._width = len(_SELF)
         self._lock = threading.Lock()
@@ -77,7 +72,7 @@ class Console:
         if self.is_plain:
             return contextlib.nullcontext()
         return Live(
-            get_renderable=lambda: _status_table(rows()),
+            get_renderable=lambda: status_table(rows()),
             console=self.rich,
             refresh_per_second=1,
             transient=True,
@@ -104,15 +99,15 @@ class Console:
         self.rich.print(self._prefix(_SELF) + Text(message, style=style))
 
     def event(self, event: Event) -> None:
-        if event.kind in _DEBUG and not self.verbose:
+        if event.kind in _VERBOSE_ONLY and not self.verbose:
             return
         if event.get("storm") and event.kind != "batch":
             return  # a storm is told by its one `batch` line
         if event.kind == "circuit_open":
-            self.rich.print(_circuit_panel(event))
+            self.rich.print(circuit_panel(event))
             return
         if event.kind == "shutdown" and event.get("agents"):
-            self.rich.print(_summary_table(event["agents"]))
+            self.rich.print(summary_table(event["agents"]))
         render = _RENDERERS.get(event.kind)
         if render is not None:
             message, style = render(event)
@@ -129,141 +124,19 @@ class Console:
     def plain(self, text: str) -> None:
         self.rich.print(Text(text))
 
-    # -- meshdev debug ------------------------------------------------------------------------
+    # -- meshdev debug / meshdev state show: laid out by show.debug ---------------------------
 
     def render_watches(self, data: dict[str, Any]) -> None:
-        self.rich.print(Text.assemble(("root    ", "bold"), data["root"]))
-        self.rich.print(Text.assemble(("config  ", "bold"), data["config"] or "none (defaults)"))
-        self.rich.print(
-            Text(
-                f"watched folders ({len(data['watched_dirs'])}, each non-recursively):",
-                style="bold",
-            )
-        )
-        for folder in data["watched_dirs"]:
-            self.rich.print(Text(f"  {folder}"))
-        self.rich.print(Text("patterns:", style="bold"))
-        for source, patterns in data["patterns"].items():
-            self.rich.print(Text(f"  {source}: ", style="bold") + Text(" ".join(patterns) or "-"))
-        table = Table(title="files", show_edge=False, header_style="bold")
-        for column in ("file", "verdict", "decided by", "agents"):
-            table.add_column(column)
-        for entry in data["files"]:
-            decided = entry["decided_by"] + (f" {entry['pattern']!r}" if entry["pattern"] else "")
-            table.add_row(
-                entry["path"],
-                Text(entry["verdict"], style=_VERDICT_STYLE.get(entry["verdict"], "")),
-                decided,
-                ", ".join(entry["agents"]),
-            )
-        self.rich.print(table)
+        debug.render_watches(self.rich, data)
 
     def render_why(self, data: dict[str, Any]) -> None:
-        exists = "" if data["exists"] else " (does not exist)"
-        self.rich.print(Text(data["path"] + exists, style="bold"))
-        self.rich.print(
-            Text.assemble(
-                "  verdict: ", (data["explanation"], _VERDICT_STYLE.get(data["verdict"], ""))
-            )
-        )
-        if not data["agents"]:
-            self.rich.print(Text("  no agent depends on it: a change restarts nothing"))
-        for chain in data["agents"].values():
-            self.rich.print(Text(f"  restarts {chain}"))
+        debug.render_why(self.rich, data)
 
     def render_state(self, entries: list[dict[str, Any]]) -> None:
-        if not entries:
-            self.rich.print(Text("no saved state"))
-            return
-        table = Table(show_edge=False, header_style="bold")
-        for column in ("agent", "key", "type", "size", "saved"):
-            table.add_column(column)
-        for entry in entries:
-            if "problem" in entry:
-                table.add_row(
-                    entry["agent"],
-                    Text(f"unusable: {entry['problem']}", style="red"),
-                    "",
-                    _size(entry["bytes"]),
-                    "",
-                )
-                continue
-            saved = _age(entry["age_seconds"])
-            for key, meta in entry["keys"].items() or [("(empty)", {"type": "", "size": 0})]:
-                table.add_row(entry["agent"], key, meta["type"], _size(meta["size"]), saved)
-        self.rich.print(table)
+        debug.render_state(self.rich, entries)
 
     def render_agents(self, data: dict[str, Any]) -> None:
-        table = Table(title="agents", show_edge=False, header_style="bold")
-        for column in ("agent", "script", "why"):
-            table.add_column(column)
-        for agent in data["agents"]:
-            table.add_row(Text(agent["name"], style="green"), agent["script"], agent["how"])
-        self.rich.print(table)
-        if data["skipped"]:
-            skipped = Table(title="not agents", show_edge=False, header_style="bold")
-            skipped.add_column("path")
-            skipped.add_column("why not")
-            for entry in data["skipped"]:
-                skipped.add_row(entry["path"], entry["why"])
-            self.rich.print(skipped)
-
-
-def _age(seconds: float) -> str:
-    for unit, scale in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= scale:
-            return f"{seconds / scale:.0f} {unit} ago"
-    return f"{seconds:.0f} s ago"
-
-
-_VERDICT_STYLE = {
-    "reload": "green",
-    "log only": "yellow",
-    "excluded": "dim",
-    "not watched": "dim",
-    "config": "cyan",
-}
-
-
-def _started(e: Event) -> tuple[str, str]:
-    why = f" — {e['reason']}" if e.get("reason") else ""
-    return f"▶ {e['agent']} started (pid {e['pid']}){why}", "green"
-
-
-def _stopped(e: Event) -> tuple[str, str]:
-    how = ", killed after the grace period" if e.get("killed") else ""
-    return f"■ {e['agent']} stopped (pid {e['pid']}, {e['seconds']:.2f} s{how})", "dim"
-
-
-def _exited(e: Event) -> tuple[str, str]:
-    if e["returncode"] == 0:
-        return f"{e['agent']} finished (exit 0); a change to its files starts it again", "dim"
-    return f"✗ {e['agent']} exited with code {e['returncode']}", "bold red"
-
-
-def _restart_scheduled(e: Event) -> tuple[str, str]:
-    return (
-        f"↻ restarting {e['agent']} in {e['delay']:g} s (failure {e['failures']} of "
-        f"{e['limit']} allowed within {e['window']:g} s)",
-        "yellow",
-    )
-
-
-def _circuit_panel(e: Event) -> Panel:
-    code = e["returncode"] if e["returncode"] is not None else "none (not ready in time)"
-    body = Text(
-        f"exit code {code}; {e['failures']} failures within {e['window']:g} s, "
-        "so no more automatic restarts.\n",
-        style="bold",
-    )
-    if e["stderr"]:
-        body.append("last lines of its stderr:\n", style="dim")
-        body.append("\n".join(e["stderr"]) + "\n", style="red")
-    body.append(
-        "waiting for a change to its files (or a manual reload); the other agents keep running.",
-        style="yellow",
-    )
-    return Panel(body, title=f"{e['agent']}: circuit open", border_style="red", expand=False)
+        debug.render_agents(self.rich, data)
 
 
 def _is_tty(stream: TextIO) -> bool:
@@ -273,110 +146,13 @@ def _is_tty(stream: TextIO) -> bool:
         return False
 
 
-def _status_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(show_edge=False, header_style="bold", box=None, padding=(0, 1))
-    for column in (
-        "agent",
-        "state",
-        "pid",
-        "uptime",
-        "restarts",
-        "circuit",
-        "last reload",
-        "memory",
-    ):
-        table.add_column(column)
-    for row in rows:
-        state_style = _STATE_STYLE.get(row["state"].split(",")[0], "")
-        table.add_row(
-            row["agent"],
-            Text(row["state"], style=state_style),
-            str(row["pid"] or "-"),
-            _duration(row["uptime"]),
-            str(row["restarts"]),
-            Text(row["circuit"], style="red" if row["circuit"] != "closed" else ""),
-            _seconds(row["last_reload"]),
-            _size(row["rss"]) if row["rss"] else "-",
-        )
-    return table
+def _files(event: Event, key: str = "files", limit: int = 3) -> str:
+    files = list(event.get(key) or [])
+    shown = ", ".join(files[:limit])
+    return shown + (f" and {len(files) - limit} more" if len(files) > limit else "")
 
 
-_STATE_STYLE = {
-    "running": "green",
-    "starting": "yellow",
-    "crashed": "red",
-    "backoff": "yellow",
-    "stopped": "dim",
-    "finished": "dim",
-    "waiting for a good save": "red",
-}
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def _summary_table(rows: dict[str, dict[str, Any]]) -> Table:
-    table = Table(title="session summary", show_edge=False, header_style="bold")
-    for column in (
-        "agent",
-        "restarts",
-        "reloads",
-        "median reload",
-        "worst reload",
-        "crashes",
-        "circuit",
-    ):
-        table.add_column(column, justify="left" if column in ("agent", "circuit") else "right")
-    for name, row in rows.items():
-        table.add_row(
-            name,
-            str(row["restarts"]),
-            str(row["reloads"]),
-            _seconds(row["median_reload_s"]),
-            _seconds(row["worst_reload_s"]),
-            str(row["crashes"]),
-            row["circuit"],
-        )
-    return table
-
-
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f} s"
-
-
-def _compile_error(e: Event) -> tuple[str, str]:
-    where = f"{e['file']}:{e['line']}" if e.get("line") else e["file"]
-    code = f"\n{e['code']}" if e.get("code") else ""
-    return f"✗ {where}: {e['message']}{code}", "bold red"
-
-
-def _held(e: Event) -> tuple[str, str]:
-    files = ", ".join(e["files"])
-    if e.get("running"):
-        return f"keeping {e['agent']} on its last good version until {files} compiles", "yellow"
-    return f"not starting {e['agent']} until {files} compiles", "yellow"
-
-
-def _ready(e: Event) -> tuple[str, str]:
-    how = e.get("how") or "meshdev.ready()"
-    suffix = "" if how == "meshdev.ready()" else f" ({how})"
-    return f"✓ {e['agent']} ready in {e['seconds']:.2f} s{suffix}", "green"
-
-
-def _reload(e: Event) -> tuple[str, str]:
-    agents = ", ".join(e["agents"])
-    why = f"{_files(e)} changed" if e.get("files") else e.get("reason", "")
-    return f"↻ restarted {agents} in {e['seconds']:.2f} s ({why})", "bold"
-
-
-def _config_error(e: Event) -> tuple[str, str]:
-    lines = "\n  ".join(e["problems"])
-    return f"{e['file']} is not valid; keeping the previous configuration:\n  {lines}", "bold red"
+# -- one renderer per event kind, in the order a session usually tells them --------------------
 
 
 def _meshdev_started(e: Event) -> tuple[str, str]:
@@ -399,6 +175,52 @@ def _watching(e: Event) -> tuple[str, str]:
     )
 
 
+def _started(e: Event) -> tuple[str, str]:
+    why = f" — {e['reason']}" if e.get("reason") else ""
+    return f"▶ {e['agent']} started (pid {e['pid']}){why}", "green"
+
+
+def _ready(e: Event) -> tuple[str, str]:
+    how = e.get("how") or "meshdev.ready()"
+    suffix = "" if how == "meshdev.ready()" else f" ({how})"
+    return f"✓ {e['agent']} ready in {e['seconds']:.2f} s{suffix}", "green"
+
+
+def _compile_error(e: Event) -> tuple[str, str]:
+    where = f"{e['file']}:{e['line']}" if e.get("line") else e["file"]
+    code = f"\n{e['code']}" if e.get("code") else ""
+    return f"✗ {where}: {e['message']}{code}", "bold red"
+
+
+def _held(e: Event) -> tuple[str, str]:
+    files = ", ".join(e["files"])
+    if e.get("running"):
+        return f"keeping {e['agent']} on its last good version until {files} compiles", "yellow"
+    return f"not starting {e['agent']} until {files} compiles", "yellow"
+
+
+def _stopped(e: Event) -> tuple[str, str]:
+    how = ", killed after the grace period" if e.get("killed") else ""
+    return f"■ {e['agent']} stopped (pid {e['pid']}, {e['seconds']:.2f} s{how})", "dim"
+
+
+def _exited(e: Event) -> tuple[str, str]:
+    if e["returncode"] == 0:
+        return f"{e['agent']} finished (exit 0); a change to its files starts it again", "dim"
+    return f"✗ {e['agent']} exited with code {e['returncode']}", "bold red"
+
+
+def _reload(e: Event) -> tuple[str, str]:
+    agents = ", ".join(e["agents"])
+    why = f"{_files(e)} changed" if e.get("files") else e.get("reason", "")
+    return f"↻ restarted {agents} in {e['seconds']:.2f} s ({why})", "bold"
+
+
+def _config_error(e: Event) -> tuple[str, str]:
+    lines = "\n  ".join(e["problems"])
+    return f"{e['file']} is not valid; keeping the previous configuration:\n  {lines}", "bold red"
+
+
 def _batch(e: Event) -> tuple[str, str]:
     """One summary line for a storm; ordinary saves are already told by the other events."""
     if not e.get("storm"):
@@ -407,35 +229,19 @@ def _batch(e: Event) -> tuple[str, str]:
     return f"{e['count']} files changed; restarted {touched}", "bold"
 
 
-_DEBUG = {"unchanged"}  # shown with --verbose only
-
-
 def _saved(e: Event) -> tuple[str, str]:
     if e["reason"] != "stop":
         return "", ""  # checkpoints are in the --events log, not on screen
     return (
-        f"{e['agent']}: state saved ({e['keys']} keys, {_size(e['bytes'])}, "
+        f"{e['agent']}: state saved ({e['keys']} keys, {format_size(e['bytes'])}, "
         f"{e['seconds'] * 1000:.0f} ms)",
         "dim",
     )
 
 
-def _size(count: int) -> str:
-    for unit, scale in (("MB", 1e6), ("KB", 1e3)):
-        if count >= scale:
-            return f"{count / scale:.1f} {unit}"
-    return f"{count} B"
+def _simple(template: str, style: str = "") -> _Renderer:
+    """A renderer that only fills `template` with the event's fields (plus the file lists)."""
 
-
-def _timing(e: Event) -> tuple[str, str]:
-    return (
-        f"⏱ {e['agent']} reloaded in {e['total']:.2f} s: quiet {e['quiet']:.2f} · "
-        f"stop {e['stop']:.2f} · spawn {e['spawn']:.2f} · start-up {e['startup']:.2f}",
-        "dim",
-    )
-
-
-def _simple(template: str, style: str = "") -> Callable[[Event], tuple[str, str]]:
     def render(e: Event) -> tuple[str, str]:
         values: dict[str, Any] = dict(e.fields)
         values["files_text"] = _files(e)
@@ -445,12 +251,16 @@ def _simple(template: str, style: str = "") -> Callable[[Event], tuple[str, str]
     return render
 
 
-_RENDERERS: dict[str, Callable[[Event], tuple[str, str]]] = {
+_RENDERERS: dict[str, _Renderer] = {
     "meshdev_started": _meshdev_started,
     "watching": _watching,
     "agent_started": _started,
     "agent_ready": _ready,
-    "restart_scheduled": _restart_scheduled,
+    "restart_scheduled": _simple(
+        "↻ restarting {agent} in {delay:g} s (failure {failures} of {limit} allowed within "
+        "{window:g} s)",
+        "yellow",
+    ),
     "circuit_half_open": _simple("{agent}: trying once more ({files_text} changed)", "yellow"),
     "circuit_closed": _simple("✓ {agent} is healthy again: circuit closed", "green"),
     "start_timeout": _simple("✗ {agent} was not ready within {seconds:g} s", "bold red"),
@@ -471,7 +281,11 @@ _RENDERERS: dict[str, Callable[[Event], tuple[str, str]]] = {
     "batch": _batch,
     "unchanged": _simple("{files_text} saved with identical content: nothing to restart", "dim"),
     "command": _simple("{reply}", "bold"),
-    "reload_timing": _timing,
+    "reload_timing": _simple(
+        "⏱ {agent} reloaded in {total:.2f} s: quiet {quiet:.2f} · stop {stop:.2f} · "
+        "spawn {spawn:.2f} · start-up {startup:.2f}",
+        "dim",
+    ),
     "state_restored": _simple("{agent}: state restored ({keys_text})", "cyan"),
     "state_saved": _saved,
     "shutdown": _simple("stopped {stopped} agent(s); exit code {exit_code}", "bold"),

@@ -7,6 +7,7 @@ Built only from the events the supervisor emits, so the exit summary, the status
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,8 +56,11 @@ class Summary:
     def rows(self) -> dict[str, dict[str, Any]]:
         return {name: f.as_row() for name, f in sorted(self.agents.items())}
 
-    def status(self, now: float) -> list[dict[str, Any]]:
-        """One row per agent for the live view (`now`: wall clock)."""
+    def status(
+        self, now: float, memory: Callable[[int], int | None] = lambda pid: None
+    ) -> list[dict[str, Any]]:
+        """One row per agent for the live view (`now`: wall clock; `memory`: resident bytes of a
+        process). Called from the live view's refresh thread, so it only reads."""
         rows = []
         for name, f in sorted(list(self.agents.items())):
             alive = f.state not in _GONE
@@ -69,6 +73,7 @@ class Summary:
                     "restarts": max(0, f.starts - 1),
                     "circuit": f.circuit,
                     "last_reload": f.last_reload,
+                    "rss": memory(f.pid) if alive and f.pid else None,
                 }
             )
         return rows

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from meshdev.sources.messages import Reply
+
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
 _TIMEOUT = 10.0
 
@@ -37,6 +39,20 @@ def parse(text: str) -> Command | None:
     return Command("reload", tuple(words[1:]))
 
 
+def understand(text: str, known: list[str]) -> tuple[list[str], str]:
+    """(agents to reload, the answer): no agents when the command is not understood."""
+    if text.strip() == "ping":
+        return [], "pong"
+    command = parse(text)
+    if command is None:
+        return [], f"unknown command {text.strip()!r}: type r (reload all), r NAME, or rs"
+    unknown = [n for n in command.agents if n not in known]
+    if unknown:
+        return [], f"no agent named {', '.join(unknown)} (agents: {', '.join(known)})"
+    names = list(command.agents) or known
+    return names, f"reloaded {', '.join(names)}"
+
+
 def socket_path(root: Path) -> Path:
     preferred = root / ".meshdev" / "control.sock"
     if len(str(preferred)) <= _MAX_SOCKET_PATH:
@@ -46,7 +62,6 @@ def socket_path(root: Path) -> Path:
     return folder / f"{digest}.sock"
 
 
-Reply = Callable[[str], None]
 CommandSink = Callable[[str, Reply], None]
 
 

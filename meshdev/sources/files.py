@@ -9,17 +9,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from meshdev.interfaces import BatchSink, ErrorSink, WatchOptions
+
 if TYPE_CHECKING:
     from watchfiles._rust_notify import RustNotify
-
-RawBatch = list[tuple[str, Path]]  # (added | modified | deleted, path)
-BatchSink = Callable[[RawBatch], None]
-ErrorSink = Callable[[str], None]
 
 # watchfiles' Rust loop wakes every `step` to look for events, and hands a batch over once a step
 # passes without a new one: detection takes one to two steps, and every wake-up costs CPU. So the
@@ -30,19 +27,8 @@ IDLE_STEP_MS = 50
 ACTIVE_SECONDS = 30.0
 MAX_GROUP_MS = 200
 HANDOVER_MS = 100  # a watch returns by itself this often, so a new one can take over
-POLL_DELAY_MS = 500
-
 
 _CHANGES = {1: "added", 2: "modified", 3: "deleted"}  # watchfiles.Change values
-
-
-@dataclass(frozen=True)
-class WatchOptions:
-    polling: bool
-    poll_delay_ms: int = POLL_DELAY_MS
-    # How long watchfiles may group a continuous stream before handing it over. Must stay well
-    # below meshdev's quiet time, or a long storm looks quiet between two hand-overs.
-    group_ms: int = MAX_GROUP_MS
 
 
 def group_ms_for(reload_delay_ms: int) -> int:

@@ -1,15 +1,50 @@
-"""What reaches the supervisor's one loop from other threads, and the options it runs with."""
+"""What reaches the supervisor's one loop from other threads: plain data, a leaf of the package.
+
+Agents' reports arrive decoded (see `meshdev/processes/reports.py`), one class per report kind of
+`meshdev/runtime/protocol.py`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from meshdev.project.settings import Flags
-from meshdev.sources.commands import Reply
-from meshdev.sources.files import RawBatch
+RawBatch = list[tuple[str, Path]]  # (added | modified | deleted, path)
+Reply = Callable[[str], None]  # how a command is answered
+
+
+@dataclass(frozen=True)
+class FilesReport:
+    """Project files the agent loaded as modules, opened for reading, or wrote."""
+
+    loaded: tuple[Path, ...] = ()
+    opened: tuple[Path, ...] = ()
+    written: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadyReport:
+    """The agent called `meshdev.ready()`."""
+
+
+@dataclass(frozen=True)
+class RestoredReport:
+    """The state keys handed over to the agent at start."""
+
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StateReport:
+    """A state save or a state warning, told as the event `kind` with the agent's own fields."""
+
+    kind: str  # "state_saved" | "state_warning"
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+AgentReport = FilesReport | ReadyReport | RestoredReport | StateReport
 
 
 @dataclass(frozen=True)
@@ -21,7 +56,7 @@ class Files:
 class Report:
     agent: str
     generation: int
-    message: dict[str, Any]
+    report: AgentReport
 
 
 @dataclass(frozen=True)
@@ -48,11 +83,3 @@ class Command:
 
 
 Message = Files | Report | Exit | Signal | WatchError | Command
-
-
-@dataclass(frozen=True)
-class Options:
-    env: Mapping[str, str]
-    flags: Flags
-    own_files: frozenset[Path] = frozenset()  # meshdev's own outputs (--events): never a trigger
-    commands: IO[str] | None = None  # meshdev's stdin: `r`, `r NAME`, `rs`

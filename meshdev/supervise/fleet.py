@@ -1,5 +1,5 @@
-"""The running agents: one process and one dependency picture per agent, started and stopped in
-groups. Runs on the supervisor's thread only; process threads reach it through the queue.
+"""The agents' running processes: one handle, generation and life per agent, started through the
+spawner and stopped in groups. Runs on the loop's thread; process threads reach it by the inbox.
 """
 
 from __future__ import annotations
@@ -9,37 +9,13 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from meshdev.decide.imports import ImportScanner, Picture, static_closure
-from meshdev.decide.plan import DependencyIndex
 from meshdev.events import Event, EventSink
-from meshdev.processes.spawn import (
-    AgentProcess,
-    Sinks,
-    Spawner,
-    SpawnRequest,
-    StopResult,
-    clean_up_group,
-    stop_all,
-)
+from meshdev.interfaces import AgentHandle, Sinks, Spawner, SpawnRequest, StopResult
 from meshdev.project.discovery import AgentDef
 from meshdev.project.project import Project
 from meshdev.project.statestore import StateStore
-from meshdev.runtime import wiring
-
-
-@dataclass
-class Life:
-    """What meshdev knows about the current process of one agent."""
-
-    generation: int
-    started: float
-    restored: list[str] = field(default_factory=list)  # state keys handed over at start
-    ready: bool = False
-    ready_at: float | None = None
-    stopping: bool = False  # meshdev asked it to stop: its exit is no crash
-    timing: Timing | None = None  # set when this process replaces one for a reload
+from meshdev.runtime import protocol
 
 
 @dataclass(frozen=True)
@@ -51,6 +27,20 @@ class Timing:
     stopped: float  # the old process group was gone
 
 
+@dataclass
+class Life:
+    """What meshdev knows about the current process of one agent."""
+
+    generation: int
+    started: float
+    pid: int
+    restored: list[str] = field(default_factory=list)  # state keys handed over at start
+    ready: bool = False
+    ready_at: float | None = None
+    stopping: bool = False  # meshdev asked it to stop: its exit is no crash
+    timing: Timing | None = None  # set when this process replaces one for a reload
+
+
 class Fleet:
     def __init__(
         self, spawner: Spawner, sinks: Sinks, emit: EventSink, clock: Callable[[], float]
@@ -59,202 +49,115 @@ class Fleet:
         self.sinks = sinks
         self.emit = emit
         self.clock = clock
-        self.defs: dict[str, AgentDef] = {}
-        self.procs: dict[str, AgentProcess] = {}
-        self.pictures: dict[str, Picture] = {}
-        self.generation: dict[str, int] = {}
-        self.life: dict[str, Life] = {}
+        self._known: set[str] = set()  # agents meshdev started (or tried to)
+        self._handles: dict[str, AgentHandle] = {}
+        self._generation: dict[str, int] = {}
+        self._life: dict[str, Life] = {}
         self._prepared: set[Path] = set()  # state folders made ready in this run
-        self.scanner = ImportScanner()
-        self._index: DependencyIndex | None = None
-
-    # -- starting and stopping ------------------------------------------------------------------
 
     def start(
-        self,
-        agents: Iterable[AgentDef],
-        project: Project,
-        reason: str,
-        changes: Sequence[Path] = (),
-        with_state: bool = True,
-    ) -> None:
-        for agent in agents:
-            self.defs[agent.name] = agent
-            self.pictures[agent.name] = Picture(self._closure(agent, project))
-            self._spawn(agent, project, reason, changes, with_state)
-        self._index = None
-
-    def _spawn(
         self,
         agent: AgentDef,
         project: Project,
         reason: str,
-        changes: Sequence[Path],
-        with_state: bool,
-    ) -> None:
-        generation = self.generation.get(agent.name, 0) + 1
-        self.generation[agent.name] = generation
-        wiring_env = _runtime_env(agent, project, changes, with_state, self._prepared)
-        env = {**dict(agent.env), **wiring_env}
+        changes: Sequence[Path] = (),
+        with_state: bool = True,
+    ) -> Life | None:
+        self._known.add(agent.name)
+        generation = self._generation.get(agent.name, 0) + 1
+        self._generation[agent.name] = generation
+        channel = _runtime_env(agent, project, changes, with_state, self._prepared)
+        env = {**dict(agent.env), **channel}
         request = SpawnRequest(agent.name, generation, agent.script, agent.args, env, project.root)
         try:
-            process = self.spawner.spawn(request, self.sinks)
+            handle = self.spawner.spawn(request, self.sinks)
         except OSError as exc:
             self.emit(Event("warning", {"message": f"{agent.name}: could not start: {exc}"}))
-            return
-        self.procs[agent.name] = process
-        self.life[agent.name] = Life(generation, process.started)
-        self.emit(
-            Event(
-                "agent_started",
-                {
-                    "agent": agent.name,
-                    "pid": process.pid,
-                    "generation": generation,
-                    "reason": reason,
-                },
-            )
-        )
+            return None
+        self._handles[agent.name] = handle
+        life = self._life[agent.name] = Life(generation, handle.started, handle.pid)
+        fields = {"agent": agent.name, "pid": handle.pid, "generation": generation}
+        self.emit(Event("agent_started", {**fields, "reason": reason}))
+        return life
 
     def stop(self, names: Iterable[str], grace_seconds: float, reason: str) -> list[StopResult]:
-        targets = [self.procs[n] for n in names if n in self.procs and self._still_there(n)]
-        for process in targets:
-            life = self.life.get(process.agent)
-            if life is not None and life.generation == process.generation:
+        targets = [h for n in names if (h := self._handles.get(n)) and h.still_there()]
+        for handle in targets:
+            life = self._life.get(handle.agent)
+            if life is not None and life.generation == handle.generation:
                 life.stopping = True
-        results = stop_all(targets, grace_seconds)
+        results = self.spawner.stop(targets, grace_seconds) if targets else []
         for result in results:
+            fields = {"agent": result.agent, "pid": result.pid, "returncode": result.returncode}
+            seconds = round(result.seconds, 4)
             self.emit(
                 Event(
                     "agent_stopped",
-                    {
-                        "agent": result.agent,
-                        "pid": result.pid,
-                        "returncode": result.returncode,
-                        "killed": result.killed,
-                        "seconds": round(result.seconds, 4),
-                        "reason": reason,
-                    },
+                    {**fields, "killed": result.killed, "seconds": seconds, "reason": reason},
                 )
             )
         return results
 
-    def is_running(self, name: str) -> bool:
-        process = self.procs.get(name)
-        return process is not None and not process.exited.is_set()
+    def kill_now(self) -> None:
+        self.spawner.kill_now(self.everything_alive())
 
-    def _still_there(self, name: str) -> bool:
-        process = self.procs[name]
-        return not process.exited.is_set() or process.group_alive()
+    def known(self) -> list[str]:
+        return sorted(self._known)
+
+    def is_running(self, name: str) -> bool:
+        handle = self._handles.get(name)
+        return handle is not None and not handle.has_exited()
+
+    def is_current(self, name: str, generation: int) -> bool:
+        return self._generation.get(name) == generation and name in self._handles
+
+    def life_of(self, name: str, generation: int | None = None) -> Life | None:
+        """The current process's life (only if it is that generation, when one is given)."""
+        life = self._life.get(name)
+        if life is None or name not in self._handles:
+            return None
+        return life if generation is None or life.generation == generation else None
 
     def forget(self, names: Iterable[str]) -> None:
         for name in names:
-            for table in (self.defs, self.procs, self.pictures):
-                table.pop(name, None)
-        self._index = None
+            self._known.discard(name)
+            self._handles.pop(name, None)
 
-    def everything_alive(self) -> list[AgentProcess]:
+    def everything_alive(self) -> list[AgentHandle]:
         """Processes that still run or whose group still has members (for shutdown)."""
-        return [self.procs[name] for name in self.procs if self._still_there(name)]
+        return [h for h in self._handles.values() if h.still_there()]
 
-    # -- what the processes tell ----------------------------------------------------------------
+    def returncodes(self) -> list[int]:
+        return [h.returncode or 0 for h in self._handles.values()]
 
-    def is_current(self, agent: str, generation: int) -> bool:
-        return self.generation.get(agent) == generation and agent in self.procs
+    def restored(self, name: str, generation: int, keys: Sequence[str]) -> None:
+        life = self.life_of(name, generation)
+        if life is not None:
+            life.restored = list(keys)
+            if keys:
+                self.emit(Event("state_restored", {"agent": name, "keys": list(keys)}))
 
-    def on_report(self, agent: str, generation: int, message: dict[str, Any]) -> set[Path]:
-        """Record what the process said; return newly reported files (their folders may need
-        watching)."""
-        kind = message.get("t")
-        if kind in _STATE_EVENTS and agent in self.defs:
-            # A stopping process reports its final save after its successor was started.
-            fields = {k: v for k, v in message.items() if k != "t"}
-            self.emit(Event(_STATE_EVENTS[kind], {"agent": agent, **fields}))
-            return set()
-        if not self.is_current(agent, generation):
-            return set()
-        if kind == "files":
-            return self._record_files(agent, message)
-        if kind == "state":
-            self._record_restored(agent, message)
-        return set()
-
-    def _record_files(self, agent: str, message: dict[str, Any]) -> set[Path]:
-        picture = self.pictures[agent]
-        before = picture.files()
-        picture.loaded.update(_paths(message.get("loaded")))
-        picture.written.update(_paths(message.get("written")))
-        picture.opened.update(_paths(message.get("opened")))
-        picture.opened -= picture.written
-        new = picture.files() - before
-        if new or message.get("written"):
-            self._index = None
-        return new
-
-    def _record_restored(self, agent: str, message: dict[str, Any]) -> None:
-        keys = [str(k) for k in message.get("restored") or []]
-        self.life[agent].restored = keys
-        if keys:
-            self.emit(Event("state_restored", {"agent": agent, "keys": keys}))
-
-    def on_exit(self, agent: str, generation: int, returncode: int, store: StateStore) -> str:
+    def on_exit(self, name: str, generation: int, returncode: int, store: StateStore) -> str:
         """An exit nobody asked for: 'ignored' (stale or expected), 'crashed', 'finished', or
         'retry_fresh' when restored state probably made the start-up crash (it is set aside)."""
-        process = self.procs.get(agent)
-        if process is None or not self.is_current(agent, generation) or self.life[agent].stopping:
+        life, handle = self.life_of(name, generation), self._handles.get(name)
+        if life is None or handle is None or life.stopping:
             return "ignored"
-        clean_up_group(process)
+        self.spawner.clean_up(handle)
         self.emit(
-            Event("agent_exited", {"agent": agent, "pid": process.pid, "returncode": returncode})
+            Event("agent_exited", {"agent": name, "pid": handle.pid, "returncode": returncode})
         )
         if returncode == 0:
             return "finished"
-        life = self.life[agent]
         if life.restored and not life.ready:
-            moved = store.set_aside(agent, "crashed")
-            self.emit(
-                Event(
-                    "warning",
-                    {
-                        "message": (
-                            f"{agent} crashed while starting with restored state; state set aside "
-                            f"({moved}) and {agent} restarts once without it"
-                        )
-                    },
-                )
+            moved = store.set_aside(name, "crashed")
+            message = (
+                f"{name} crashed while starting with restored state; state set aside "
+                f"({moved}) and {name} restarts once without it"
             )
+            self.emit(Event("warning", {"message": message}))
             return "retry_fresh"
         return "crashed"
-
-    # -- dependency pictures --------------------------------------------------------------------
-
-    def _closure(self, agent: AgentDef, project: Project) -> Any:
-        roots = (agent.search_root, project.root)
-        return static_closure(self.scanner, agent.script, roots, project.root)
-
-    def refresh_closures(self, project: Project, names: Iterable[str] | None = None) -> None:
-        for name in names if names is not None else list(self.defs):
-            agent, picture = self.defs.get(name), self.pictures.get(name)
-            if agent is not None and picture is not None:
-                picture.closure = self._closure(agent, project)
-        self._index = None
-
-    def index(self) -> DependencyIndex:
-        if self._index is None:
-            files = {n: p.files() for n, p in self.pictures.items()}
-            outputs = {path for p in self.pictures.values() for path in p.written}
-            self._index = DependencyIndex(files, outputs)
-        return self._index
-
-    def picture_dirs(self) -> set[Path]:
-        return {path.parent for picture in self.pictures.values() for path in picture.files()}
-
-
-def _paths(value: Any) -> list[Path]:
-    return [Path(p) for p in value] if isinstance(value, list) else []
-
-
-_STATE_EVENTS = {"saved": "state_saved", "state_warning": "state_warning"}
 
 
 def _runtime_env(
@@ -264,23 +167,23 @@ def _runtime_env(
     with_state: bool,
     prepared: set[Path],
 ) -> dict[str, str]:
-    """How the runtime inside the agent finds meshdev (see runtime/wiring.py)."""
+    """How the runtime inside the agent finds meshdev (see runtime/protocol.py)."""
     settings = project.settings
     env = {
-        wiring.AGENT: agent.name,
-        wiring.ROOT: str(project.root),
-        wiring.START_INFO: str(_write_start_info(project, agent.name, changes)),
-        wiring.GRACE_MS: str(settings.stop_grace_ms),
+        protocol.AGENT: agent.name,
+        protocol.ROOT: str(project.root),
+        protocol.START_INFO: str(_write_start_info(project, agent.name, changes)),
+        protocol.GRACE_MS: str(settings.stop_grace_ms),
     }
     if with_state and settings.preserve_state:
         store = StateStore(project.private_dir)
         if store.private_dir not in prepared:  # once per run: not I/O at every start
             store.prepare()
             prepared.add(store.private_dir)
-        env[wiring.STATE_FILE] = str(store.file_for(agent.name))
-        env[wiring.STATE_SECRET] = str(store.secret_path)
-        env[wiring.CHECKPOINT_MS] = str(settings.checkpoint_interval_ms)
-        env[wiring.STATE_WARN_BYTES] = str(settings.state_warn_mb * 1_000_000)
+        env[protocol.STATE_FILE] = str(store.file_for(agent.name))
+        env[protocol.STATE_SECRET] = str(store.secret_path)
+        env[protocol.CHECKPOINT_MS] = str(settings.checkpoint_interval_ms)
+        env[protocol.STATE_WARN_BYTES] = str(settings.state_warn_mb * 1_000_000)
     return env
 
 

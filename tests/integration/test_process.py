@@ -7,7 +7,8 @@ from pathlib import Path
 
 from helpers import wait_until, write
 
-from meshdev.processes.spawn import Sinks, SpawnRequest, SubprocessSpawner, stop_all
+from meshdev.interfaces import Sinks, SpawnRequest
+from meshdev.processes.spawn import SubprocessSpawner
 
 SINKS = Sinks(lambda *a: None, lambda *a: None, lambda *a: None)
 
@@ -26,6 +27,7 @@ def test_crashing_agents_leak_no_descriptor_and_a_second_stop_is_harmless(tmp_pa
         assert process.exited.wait(15) and process.returncode == 3
     wait_until(lambda: open_fds() <= before, f"descriptors back to {before} (now {open_fds()})")
     sleeper = write(tmp_path / "sleeper.py", "import time\ntime.sleep(60)\n")
-    process = SubprocessSpawner().spawn(SpawnRequest("s", 1, sleeper, (), {}, tmp_path), SINKS)
-    assert not stop_all([process], 5)[0].killed
-    assert stop_all([process], 5)[0].returncode is not None  # stopping twice does not fail
+    spawner = SubprocessSpawner()
+    process = spawner.spawn(SpawnRequest("s", 1, sleeper, (), {}, tmp_path), SINKS)
+    assert not spawner.stop([process], 5)[0].killed
+    assert spawner.stop([process], 5)[0].returncode is not None  # stopping twice does not fail

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from helpers import wait_until
 
-from meshdev.sources.files import Watcher, WatchOptions
+from meshdev.interfaces import WatchOptions
+from meshdev.sources.files import Watcher
 
 
 def test_a_change_made_while_the_watched_set_changes_is_never_lost(tmp_path: Path) -> None:

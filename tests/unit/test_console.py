@@ -8,6 +8,7 @@ import re
 from meshdev.events import Event
 from meshdev.show.console import Console
 from meshdev.show.summary import Summary
+from meshdev.show.tables import status_table
 
 ESCAPE = re.compile(r"\x1b\[")
 
@@ -123,7 +124,7 @@ def test_the_status_table_rows() -> None:
     summary(Event("agent_ready", {"agent": "a"}))
     summary(Event("agent_started", {"agent": "b", "pid": 8}, ts=100.0))
     summary(Event("agent_exited", {"agent": "b", "returncode": 2}))
-    rows = summary.status(now=165.0)
+    rows = summary.status(now=165.0, memory=lambda pid: 20_000_000)
     assert rows[0] == {
         "agent": "a",
         "state": "running",
@@ -132,10 +133,24 @@ def test_the_status_table_rows() -> None:
         "restarts": 0,
         "circuit": "closed",
         "last_reload": None,
+        "rss": 20_000_000,
     }
-    assert rows[1]["state"] == "crashed" and rows[1]["pid"] is None
-    from meshdev.show.console import _status_table
-
+    assert rows[1]["state"] == "crashed" and rows[1]["pid"] is None and rows[1]["rss"] is None
     c, out = console()
-    c.show(_status_table([{**r, "rss": 20_000_000 if r["pid"] else None} for r in rows]))
+    c.show(status_table(rows))
     assert re.search(r"a\s+running\s+7\s+1:05\s+0\s+closed\s+-\s+20.0 MB", out.getvalue())
+
+
+def test_the_saved_state_view_shows_empty_and_unusable_states() -> None:
+    c, out = console()
+    c.render_state(
+        [
+            {"agent": "a", "age_seconds": 7200, "keys": {"n": {"type": "int", "size": 2500}}},
+            {"agent": "b", "age_seconds": 30, "keys": {}},
+            {"agent": "c", "problem": "bad signature", "bytes": 12},
+        ]
+    )
+    text = out.getvalue()
+    assert re.search(r"a\s+│ n\s+│ int\s+│ 2.5 KB\s+│ 2 h ago", text)
+    assert re.search(r"b\s+│ \(empty\)\s+│\s+│ 0 B\s+│ 30 s ago", text)
+    assert "unusable: bad signature" in text and "12 B" in text

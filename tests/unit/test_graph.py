@@ -3,7 +3,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from meshdev.decide.imports import ImportScanner, Picture, static_closure
+from meshdev.decide.dependencies import Picture
+from meshdev.decide.imports import ImportScanner, static_closure
 
 
 def make(root: Path, files: dict[str, str]) -> None:

@@ -1,0 +1,25 @@
+"""Looking at agents from outside: is a port open, how much memory does a process hold."""
+
+from __future__ import annotations
+
+import socket
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.05):
+            return True
+    except OSError:
+        return False
+
+
+def rss_bytes(pid: int) -> int | None:
+    """Resident memory of one process (Linux /proc), or None when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None

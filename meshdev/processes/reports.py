@@ -1,0 +1,51 @@
+"""The one place where an agent's report line becomes a typed message (kinds and fields are
+declared in `meshdev/runtime/protocol.py`). Anything malformed is dropped: an agent can never
+make meshdev fail by what it writes on its report pipe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from meshdev.runtime import protocol
+from meshdev.sources.messages import (
+    AgentReport,
+    FilesReport,
+    ReadyReport,
+    RestoredReport,
+    StateReport,
+)
+
+_STATE_EVENTS = {protocol.SAVED: "state_saved", protocol.STATE_WARNING: "state_warning"}
+
+
+def decode(line: bytes) -> AgentReport | None:
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(message, dict):
+        return None
+    return _typed(message.get(protocol.KIND), message)
+
+
+def _typed(kind: object, message: dict[str, Any]) -> AgentReport | None:
+    if kind == protocol.FILES:
+        return FilesReport(*(_paths(message.get(name)) for name in protocol.REPORTS[kind]))
+    if kind == protocol.READY:
+        return ReadyReport()
+    if kind == protocol.RESTORED:
+        return RestoredReport(tuple(str(k) for k in _list(message.get("restored"))))
+    if isinstance(kind, str) and kind in _STATE_EVENTS:
+        fields = {name: message.get(name) for name in protocol.REPORTS[kind]}
+        return StateReport(_STATE_EVENTS[kind], fields)
+    return None
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _paths(value: object) -> tuple[Path, ...]:
+    return tuple(Path(p) for p in _list(value) if isinstance(p, str))

@@ -1,0 +1,139 @@
+"""Carrying out a reload decision: tell what it found, stop what it stops (all groups at once),
+then start what it starts, with the timing of each step. Runs on the loop's thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from meshdev.decide.dependencies import Dependencies
+from meshdev.decide.fingerprints import Fingerprints
+from meshdev.decide.reload import Decision
+from meshdev.events import Event, EventSink
+from meshdev.project.discovery import AgentDef
+from meshdev.project.project import Project
+from meshdev.supervise.fleet import Fleet, Timing
+from meshdev.supervise.health import Health
+
+STORM = 20  # files in one batch: told as one summary line
+_BATCH_FILES_SHOWN = 50
+
+
+class Executor:
+    def __init__(
+        self,
+        fleet: Fleet,
+        deps: Dependencies,
+        health: Health,
+        prints: Fingerprints,
+        emit: EventSink,
+        clock: Callable[[], float],
+    ) -> None:
+        self.fleet = fleet
+        self.deps = deps
+        self.health = health
+        self.prints = prints
+        self.emit = emit
+        self.clock = clock
+
+    def start(
+        self,
+        agents: Iterable[AgentDef],
+        project: Project,
+        reason: str,
+        changes: Sequence[Path] = (),
+        timing: Timing | None = None,
+    ) -> None:
+        for agent in agents:
+            self.prints.remember(self.deps.track(agent))
+            life = self.fleet.start(agent, project, reason, changes)
+            if life is not None:
+                life.timing = timing
+                self.health.started(agent, life, project.settings)
+
+    def tell(self, decision: Decision, project: Project) -> None:
+        """What the decision found, before anything is done about it."""
+        rel = _relative(project)
+        storm = len(decision.changed) >= STORM
+        if decision.identical:
+            self.emit(Event("unchanged", {"files": [rel(p) for p in decision.identical]}))
+        for news in decision.news:
+            self.emit(news)
+        for problem in decision.broken:
+            where = {"file": rel(problem.path), "line": problem.line}
+            self.emit(
+                Event("compile_error", {**where, "message": problem.message, "code": problem.code})
+            )
+        for name, broken in decision.held.items():
+            fields = {"files": [rel(p) for p in broken], "running": self.fleet.is_running(name)}
+            self.emit(Event("reload_held", {"agent": name, **fields}))
+        if decision.log_only:
+            files = [rel(p) for p in decision.log_only]
+            self.emit(Event("log_only", {"files": files, "storm": storm}))
+        if decision.unused:
+            files = [rel(p) for p in decision.unused]
+            self.emit(Event("unused", {"files": files, "storm": storm}))
+        for name in decision.start:
+            agent = project.discovery.get(name)
+            self.emit(Event("agent_added", {"agent": name, "how": agent.how if agent else ""}))
+
+    def carry_out(
+        self,
+        decision: Decision,
+        project: Project,
+        seen: float,
+        drain: Callable[[], None],
+        reason: str | None = None,
+    ) -> None:
+        if not decision.acts:
+            return
+        decided = self.clock()
+        grace = project.settings.stop_grace_ms / 1000
+        self.fleet.stop([*decision.stop, *decision.restart], grace, reason="reload")
+        stopped = self.clock()
+        drain()  # the stopped agents' final state saves are told before anything new starts
+        for name in decision.stop:
+            self.emit(Event("agent_removed", {"agent": name}))
+            self.health.forget(name)
+        self.fleet.forget(decision.stop)
+        self.deps.forget(decision.stop)
+        self._restart(decision, project, Timing(seen, decided, stopped), reason)
+        found = [a for a in map(project.discovery.get, decision.start) if a is not None]
+        self.start(found, project, "new agent", decision.changed)
+        if decision.restart:
+            files = sorted({_relative(project)(p) for ps in decision.restart.values() for p in ps})
+            seconds = round(self.clock() - decided, 4)
+            fields = {"agents": list(decision.restart), "files": files, "seconds": seconds}
+            self.emit(Event("reload", {**fields, "reason": reason or "files changed"}))
+
+    def _restart(
+        self, decision: Decision, project: Project, timing: Timing, reason: str | None
+    ) -> None:
+        for name, causes in decision.restart.items():
+            agent = project.discovery.get(name)
+            if agent is not None:
+                files = [_relative(project)(p) for p in causes]
+                self.health.on_change(name, files)
+                why = reason or f"{', '.join(files[:3]) or 'its settings'} changed"
+                self.start([agent], project, why, causes, timing)
+
+    def summarise(self, decision: Decision, project: Project) -> None:
+        files = [_relative(project)(p) for p in decision.changed]
+        self.emit(
+            Event(
+                "batch",
+                {
+                    "count": len(files),
+                    "storm": len(files) >= STORM,
+                    "files": files[:_BATCH_FILES_SHOWN],
+                    "restarted": list(decision.restart),
+                    "started": list(decision.start),
+                    "stopped": list(decision.stop),
+                },
+            )
+        )
+
+
+def _relative(project: Project) -> Callable[[Path], str]:
+    rules = project.rules
+    return lambda path: rules.relative(path) or str(path)
