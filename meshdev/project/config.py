@@ -6,7 +6,7 @@ Pure: reads files, imports no subprocess, signal, watchfiles, rich or typer.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -15,6 +15,7 @@ import pathspec
 import yaml
 
 from meshdev.problems import Problem, UsageError
+from meshdev.project.keys import SETTINGS, Unit
 
 CONFIG_NAME = ".meshwatch"
 
@@ -33,31 +34,23 @@ class AgentSpec:
 
 @dataclass(frozen=True)
 class FileConfig:
-    """What one `.meshwatch` says; None means the key was not given."""
+    """What one `.meshwatch` says; None means the key was not given.
+
+    The pattern lists and `agents` shape the watch rules and discovery, so they are fields; every
+    other key of keys.SETTINGS is in `values`, as written, for settings.resolve().
+    """
 
     path: Path | None
     root: Path
     include: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
     log_only: tuple[str, ...] = ()
-    reload_delay: int | None = None
-    reload_max_delay: int | None = None
-    stop_grace: int | None = None
-    checkpoint_interval: int | None = None
-    state_warn_mb: int | None = None
-    crash_limit: int | None = None
-    crash_window: int | None = None
-    backoff: int | None = None
-    backoff_max: int | None = None
-    healthy_after: int | None = None
-    startup_period: int | None = None
-    ready_timeout: int | None = None
-    watch_extensions: tuple[str, ...] | None = None
-    preserve_state: bool | None = None
-    force_polling: bool | None = None
-    gitignore: bool | None = None
-    poll_interval: int | None = None
     agents: tuple[AgentSpec, ...] = field(default_factory=tuple)
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def given(self, key: str) -> Any:
+        """What the file says for `key` (a field or one of `values`), or None."""
+        return getattr(self, key) if key in _FIELDS else self.values.get(key)
 
     def agent(self, name: str) -> AgentSpec | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -92,7 +85,8 @@ def parse_config(text: str, path: Path) -> FileConfig:
         else:
             problems.add(node, "", "the file must be a mapping of keys (include:, exclude:, ...)")
     problems.raise_if_any()
-    return FileConfig(path=path, root=path.parent, **values)
+    fields = {k: values.pop(k) for k in list(values) if k in _FIELDS}
+    return FileConfig(path=path, root=path.parent, **fields, values=values)
 
 
 class _Problems:
@@ -296,29 +290,21 @@ def _env_value(node: yaml.Node) -> str:
     return "" if value is None else str(value)
 
 
+# How each unit is written in YAML; environment-only units (the reload strategy) have no reader.
+_READERS: dict[Unit, _Reader] = {
+    Unit.MILLISECONDS: _milliseconds,
+    Unit.WHOLE: _whole,
+    Unit.BOOLEAN: _boolean,
+    Unit.EXTENSIONS: _extensions,
+    Unit.PATTERNS: _patterns,
+}
+
 _TOP_KEYS: dict[str, _Reader] = {
-    "include": _patterns,
-    "exclude": _patterns,
-    "log_only": _patterns,
-    "reload_delay": _milliseconds,
-    "reload_max_delay": _milliseconds,
-    "stop_grace": _milliseconds,
-    "checkpoint_interval": _milliseconds,
-    "state_warn_mb": _whole,
-    "crash_limit": _whole,
-    "crash_window": _milliseconds,
-    "backoff": _milliseconds,
-    "backoff_max": _milliseconds,
-    "healthy_after": _milliseconds,
-    "startup_period": _milliseconds,
-    "ready_timeout": _milliseconds,
-    "watch_extensions": _extensions,
-    "preserve_state": _boolean,
-    "force_polling": _boolean,
-    "gitignore": _boolean,
-    "poll_interval": _milliseconds,
+    **{s.key: _READERS[s.unit] for s in SETTINGS if s.key is not None},
     "agents": _agents,
 }
+
+_FIELDS = ("include", "exclude", "log_only", "agents")
 
 _AGENT_KEYS: dict[str, _Reader] = {
     "path": _path,

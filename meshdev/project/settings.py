@@ -7,19 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from meshdev.problems import Problem, UsageError
 from meshdev.project.config import FileConfig, normalise_extensions
+from meshdev.project.keys import ENV_PREFIXES, SETTINGS, Setting, Unit
 
-T = TypeVar("T")
-
-DEFAULT_RELOAD_DELAY_MS = 500
-DEFAULT_RELOAD_MAX_DELAY_MS = 5000
-DEFAULT_STOP_GRACE_MS = 5000
-DEFAULT_CHECKPOINT_MS = 5000
-DEFAULT_STATE_WARN_MB = 20
-DEFAULT_EXTENSIONS = (".py",)
 STRATEGIES = ("restart", "refresh")
 
 
@@ -34,30 +27,37 @@ class Flags:
 
 @dataclass(frozen=True)
 class Settings:
-    hot_reload: bool = True
-    reload_delay_ms: int = DEFAULT_RELOAD_DELAY_MS
-    reload_max_delay_ms: int = DEFAULT_RELOAD_MAX_DELAY_MS
-    stop_grace_ms: int = DEFAULT_STOP_GRACE_MS
-    checkpoint_interval_ms: int = DEFAULT_CHECKPOINT_MS
-    state_warn_mb: int = DEFAULT_STATE_WARN_MB
-    crash_limit: int = 3
-    crash_window_ms: int = 10_000
-    backoff_ms: int = 500
-    backoff_max_ms: int = 10_000
-    healthy_after_ms: int = 10_000
-    startup_period_ms: int = 1000
-    ready_timeout_ms: int = 30_000
-    watch_extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
-    reload_strategy: str = "restart"
-    preserve_state: bool = True
-    force_polling: bool | None = None  # None: decided by the watcher (auto on WSL)
-    gitignore: bool = True
-    poll_interval_ms: int = 500
+    """One field per row of keys.SETTINGS that has an attribute; its default is in the table.
+
+    Declared here (not generated) so that `settings.reload_delay_ms` type-checks for callers;
+    tests/unit/test_settings_table.py keeps the two in step.
+    """
+
+    hot_reload: bool
+    reload_delay_ms: int
+    reload_max_delay_ms: int
+    stop_grace_ms: int
+    checkpoint_interval_ms: int
+    state_warn_mb: int
+    crash_limit: int
+    crash_window_ms: int
+    backoff_ms: int
+    backoff_max_ms: int
+    healthy_after_ms: int
+    startup_period_ms: int
+    ready_timeout_ms: int
+    watch_extensions: tuple[str, ...]
+    reload_strategy: str
+    preserve_state: bool
+    force_polling: bool | None  # None: decided by the watcher (auto on WSL)
+    gitignore: bool
+    poll_interval_ms: int
 
 
 def env_value(env: Mapping[str, str], name: str) -> tuple[str, str] | None:
     """(variable actually set, its value) for MESHDEV_<name>, else its MCP_MESH_<name> alias."""
-    for var in (f"MESHDEV_{name}", f"MCP_MESH_{name}"):
+    for prefix in ENV_PREFIXES:
+        var = prefix + name
         value = env.get(var)
         if value is not None and value.strip() != "":
             return var, value.strip()
@@ -65,42 +65,10 @@ def env_value(env: Mapping[str, str], name: str) -> tuple[str, str] | None:
 
 
 def resolve(file: FileConfig, env: Mapping[str, str], flags: Flags) -> Settings:
-    """Combine the four layers; raise UsageError naming each bad variable."""
+    """Combine the four layers for every setting; raise UsageError naming each bad variable."""
     problems: list[Problem] = []
-    layer = _Layers(env, problems)
-    settings = Settings(
-        hot_reload=layer.pick(flags.hot_reload, "ENABLE_HOT_RELOAD", _bool, None, True),
-        reload_delay_ms=layer.pick(
-            flags.reload_delay, "RELOAD_DELAY", _ms, file.reload_delay, DEFAULT_RELOAD_DELAY_MS
-        ),
-        reload_max_delay_ms=layer.pick(
-            None, "RELOAD_MAX_DELAY", _ms, file.reload_max_delay, DEFAULT_RELOAD_MAX_DELAY_MS
-        ),
-        stop_grace_ms=layer.pick(None, "STOP_GRACE", _ms, file.stop_grace, DEFAULT_STOP_GRACE_MS),
-        checkpoint_interval_ms=layer.pick(
-            None, "CHECKPOINT_INTERVAL", _ms, file.checkpoint_interval, DEFAULT_CHECKPOINT_MS
-        ),
-        state_warn_mb=layer.pick(
-            None, "STATE_WARN_MB", _whole, file.state_warn_mb, DEFAULT_STATE_WARN_MB
-        ),
-        watch_extensions=layer.pick(
-            None, "WATCH_EXTENSIONS", _extensions, file.watch_extensions, DEFAULT_EXTENSIONS
-        ),
-        reload_strategy=layer.pick(None, "RELOAD_STRATEGY", _strategy, None, "restart"),
-        preserve_state=layer.pick(
-            flags.preserve_state, "PRESERVE_STATE", _bool, file.preserve_state, True
-        ),
-        force_polling=layer.pick(None, "FORCE_POLLING", _bool, file.force_polling, None),
-        gitignore=layer.pick(None, "GITIGNORE", _bool, file.gitignore, True),
-        poll_interval_ms=layer.pick(None, "POLL_INTERVAL", _ms, file.poll_interval, 500),
-        crash_limit=layer.pick(None, "CRASH_LIMIT", _whole, file.crash_limit, 3),
-        crash_window_ms=layer.pick(None, "CRASH_WINDOW", _ms, file.crash_window, 10_000),
-        backoff_ms=layer.pick(None, "BACKOFF", _ms, file.backoff, 500),
-        backoff_max_ms=layer.pick(None, "BACKOFF_MAX", _ms, file.backoff_max, 10_000),
-        healthy_after_ms=layer.pick(None, "HEALTHY_AFTER", _ms, file.healthy_after, 10_000),
-        startup_period_ms=layer.pick(None, "STARTUP_PERIOD", _ms, file.startup_period, 1000),
-        ready_timeout_ms=layer.pick(None, "READY_TIMEOUT", _ms, file.ready_timeout, 30_000),
-    )
+    layers = _Layers(file, env, flags, problems)
+    settings = Settings(**{s.attribute: layers.pick(s) for s in SETTINGS if s.attribute})
     if settings.reload_strategy == "refresh":
         problems.append(
             Problem(
@@ -116,28 +84,37 @@ def resolve(file: FileConfig, env: Mapping[str, str], flags: Flags) -> Settings:
 
 
 class _Layers:
-    def __init__(self, env: Mapping[str, str], problems: list[Problem]) -> None:
+    """One setting's value: command-line flag > environment > `.meshwatch` > default."""
+
+    def __init__(
+        self, file: FileConfig, env: Mapping[str, str], flags: Flags, problems: list[Problem]
+    ) -> None:
+        self.file = file
         self.env = env
+        self.flags = flags
         self.problems = problems
 
-    def pick(
-        self,
-        flag: T | None,
-        name: str,
-        parse: Callable[[str], T],
-        from_file: T | None,
-        default: Any,
-    ) -> Any:
+    def pick(self, setting: Setting) -> Any:
+        flag = getattr(self.flags, setting.flag) if setting.flag else None
         if flag is not None:
             return flag
-        found = env_value(self.env, name)
-        if found is not None:
-            var, raw = found
-            try:
-                return parse(raw)
-            except ValueError as exc:
-                self.problems.append(Problem("environment", None, var, f"{exc} (got {raw!r})"))
-        return from_file if from_file is not None else default
+        from_env = self._from_env(setting)
+        if from_env is not None:
+            return from_env
+        from_file = self.file.given(setting.key) if setting.key else None
+        return from_file if from_file is not None else setting.default
+
+    def _from_env(self, setting: Setting) -> object | None:
+        """The parsed variable; None if unset or bad (a bad one is a problem, then ignored)."""
+        found = env_value(self.env, setting.env) if setting.env else None
+        if found is None:
+            return None
+        var, raw = found
+        try:
+            return _PARSERS[setting.unit](raw)
+        except ValueError as exc:
+            self.problems.append(Problem("environment", None, var, f"{exc} (got {raw!r})"))
+            return None
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -174,3 +151,13 @@ def _strategy(raw: str) -> str:
     if raw.lower() not in STRATEGIES:
         raise ValueError(f"must be one of {', '.join(STRATEGIES)}")
     return raw.lower()
+
+
+# How each unit is written in a variable; `.meshwatch`-only units (patterns) have no parser.
+_PARSERS: dict[Unit, Callable[[str], object]] = {
+    Unit.MILLISECONDS: _ms,
+    Unit.WHOLE: _whole,
+    Unit.BOOLEAN: _bool,
+    Unit.EXTENSIONS: _extensions,
+    Unit.STRATEGY: _strategy,
+}

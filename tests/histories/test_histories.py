@@ -343,6 +343,7 @@ def test_a_broken_save_keeps_the_running_version_until_a_good_one(mesh: Mesh) ->
 
 def test_a_new_agent_file_starts_and_a_deleted_one_stops(mesh: Mesh) -> None:
     mesh.save("agents/delta.py", MAIN)
+    mesh.save("agents/helper_two.py", "X = 1\n")  # a plain module is not an agent
     mesh.advance(QUIET)
     mesh.delete("agents/beta.py")
     mesh.advance(QUIET)
@@ -354,6 +355,7 @@ def test_a_new_agent_file_starts_and_a_deleted_one_stops(mesh: Mesh) -> None:
         e("batch", stopped=["beta"]),
     )
     assert not [p for p in mesh.spawner.alive() if p.agent == "beta"]
+    assert "helper_two" not in {p.agent for p in mesh.spawner.spawned}
 
 
 def test_a_new_agent_that_does_not_compile_waits_for_a_good_save(mesh: Mesh) -> None:
@@ -369,24 +371,31 @@ def test_a_new_agent_that_does_not_compile_waits_for_a_good_save(mesh: Mesh) -> 
 
 
 def test_a_good_meshwatch_edit_applies_live(mesh: Mesh) -> None:
-    mesh.save(".meshwatch", MESHWATCH.replace("reload_delay: 100", "reload_delay: 1000"))
+    edited = MESHWATCH.replace("reload_delay: 100", "reload_delay: 1000")
+    mesh.save(".meshwatch", edited.replace('log_only: ["*.md"]', 'log_only: ["*.md", "conf/*"]'))
     mesh.advance(QUIET)
     mesh.expect(e("config_reloaded", file=str(mesh.root / ".meshwatch")))
+    mesh.report("gamma", FilesReport(opened=(mesh.root / "conf/gamma.yaml",)))
+    mesh.save("conf/gamma.yaml", "colour: green\n")
     mesh.save("lib/shared.py", "VALUE = 2\n")
     mesh.advance(0.5)
     mesh.never(e("agent_stopped"))  # the new quiet time: 1 s
     mesh.advance(0.5)
-    assert mesh.starts("alpha") == 2
+    mesh.expect(e("log_only", files=["conf/gamma.yaml"]), e("reload", agents=["alpha", "beta"]))
 
 
 def test_a_broken_meshwatch_edit_keeps_the_previous_configuration(mesh: Mesh) -> None:
-    mesh.save(".meshwatch", MESHWATCH + "inclde: ['*.txt']\n")
+    mesh.save(".meshwatch", MESHWATCH.replace("reload_delay: 100", "reload_delay: soon"))
     mesh.advance(QUIET)
     (error,) = mesh.find("config_error")
-    assert "inclde: unknown key; did you mean 'include'?" in error["message"]
-    mesh.save("lib/shared.py", "VALUE = 2\n")
+    assert any(".meshwatch:3: reload_delay:" in p for p in error["problems"]), error
+    mesh.save(".meshwatch", MESHWATCH + "inclde: ['*.txt']\n")
     mesh.advance(QUIET)
-    assert mesh.starts("alpha") == 2, "the old rules and quiet time still apply"
+    assert "inclde: unknown key; did you mean 'include'?" in mesh.find("config_error")[1]["message"]
+    mesh.save("NOTES.md", "still log only\n")
+    mesh.save("lib/shared.py", "VALUE = 2\n")
+    mesh.advance(QUIET)  # the old quiet time, the old rules
+    mesh.expect(e("log_only", files=["NOTES.md"]), e("reload", agents=["alpha", "beta"]))
 
 
 def test_an_agents_changed_settings_restart_it(mesh: Mesh) -> None:

@@ -32,7 +32,7 @@ reload_delay: 500
     assert config.include == ("agents/**/*.py", "config/**/*.yaml")
     assert config.exclude == ("**/__pycache__/**", "**/test_*.py")
     assert config.log_only == ("**/*.md",)
-    assert config.reload_delay == 500
+    assert config.given("reload_delay") == 500
     assert config.root == Path("/project")
 
 
@@ -54,7 +54,7 @@ def test_yaml_syntax_errors_name_the_line() -> None:
 
 def test_an_empty_file_is_all_defaults() -> None:
     config = parse_config("", FILE)
-    assert config.include is None and config.exclude == () and config.reload_delay is None
+    assert config.include is None and config.exclude == () and config.given("reload_delay") is None
 
 
 def test_a_top_level_list_is_refused() -> None:
@@ -106,7 +106,7 @@ def test_unknown_agent_keys_are_located() -> None:
 
 
 def test_extensions_are_normalised() -> None:
-    assert parse_config("watch_extensions: [py, .yaml]\n", FILE).watch_extensions == (
+    assert parse_config("watch_extensions: [py, .yaml]\n", FILE).given("watch_extensions") == (
         ".py",
         ".yaml",
     )
@@ -132,6 +132,6 @@ def test_the_example_file_documents_every_key_and_parses() -> None:
 
     example = Path(__file__).parents[2] / ".meshwatch.example"
     text = example.read_text()
-    assert load_config(example).reload_delay == 500
+    assert load_config(example).given("reload_delay") == 500
     for key in [*_TOP_KEYS, *_AGENT_KEYS]:
         assert f"{key}:" in text, f"{key} is not documented in .meshwatch.example"

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
 from collections.abc import Iterable
+from pathlib import Path
 
 from meshdev.decide.changes import Surroundings, classify
 from meshdev.decide.dependencies import DependencyIndex

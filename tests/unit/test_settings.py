@@ -8,7 +8,7 @@ from meshdev.problems import UsageError
 from meshdev.project.config import FileConfig
 from meshdev.project.settings import Flags, resolve
 
-FILE = FileConfig(path=Path("/p/.meshwatch"), root=Path("/p"), reload_delay=300)
+FILE = FileConfig(path=Path("/p/.meshwatch"), root=Path("/p"), values={"reload_delay": 300})
 
 
 def test_defaults_without_anything() -> None:
