@@ -192,10 +192,6 @@ class WatchRules:
                 return Decision(Verdict.RELOAD, spec.name, pattern)
         return Decision(Verdict.UNWATCHED, "no include pattern matches")
 
-    def is_ignored(self, path: Path | str) -> bool:
-        """Excluded by a built-in or user pattern: such a file never counts, even when opened."""
-        return self.decide(path).verdict is Verdict.EXCLUDED
-
     def watching_agents(self, rel: str) -> set[str]:
         """Agents whose own `watch` patterns match this relative path."""
         return {name for name, spec in self.agent_watch.items() if spec.deciding(rel)}

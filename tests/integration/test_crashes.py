@@ -6,7 +6,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from helpers import Meshdev, agent_source, append, cli, is_alive, wait_until, write
+from helpers import Meshdev, agent_source, is_alive, wait_until, write
 
 Run = Callable[..., Meshdev]
 
@@ -75,45 +75,6 @@ def test_a_module_level_exception_stops_after_n_attempts_and_recovers_on_the_fix
     assert md.pid("bystander") == bystander and is_alive(bystander)
 
 
-def test_a_crash_after_running_is_restarted_after_a_backoff(
-    tmp_path: Path, meshdev_run: Run
-) -> None:
-    mesh(tmp_path)
-    write(
-        tmp_path / "agents/flaky.py",
-        agent_source(
-            "import pathlib",
-            "marker = pathlib.Path(__file__).with_name('crashed-once')\n"
-            "if not marker.exists():\n"
-            "    marker.touch()\n"
-            "    meshdev.ready()\n"
-            "    raise SystemExit(3)",
-        ),
-    )
-    md = meshdev_run("agents/flaky.py", wait_ready=("flaky",))
-    assert md.wait_event("agent_exited", agent="flaky")["returncode"] == 3
-    assert md.wait_event("restart_scheduled", agent="flaky")["delay"] == 0.1
-    wait_until(
-        lambda: len(md.events("agent_ready", agent="flaky")) == 2,
-        "flaky ready again",
-        context=md.context,
-    )
-
-
-def test_an_agent_that_exits_0_has_finished_and_is_not_restarted(
-    tmp_path: Path, meshdev_run: Run
-) -> None:
-    mesh(tmp_path)
-    write(tmp_path / "agents/job.py", "print('done', flush=True)\n")
-    md = meshdev_run("agents/job.py", "agents/bystander.py", wait_ready=("bystander",))
-    assert md.wait_event("agent_exited", agent="job")["returncode"] == 0
-    md.barrier()
-    assert len(md.events("agent_started", agent="job")) == 1
-    assert not md.events("restart_scheduled")
-    append(tmp_path / "agents/job.py", "# a change starts it again\n")
-    wait_until(lambda: len(md.events("agent_started", agent="job")) == 2, "job again")
-
-
 def test_a_slow_starting_agent_is_not_mistaken_for_a_crash(
     tmp_path: Path, meshdev_run: Run
 ) -> None:
@@ -158,35 +119,3 @@ def test_a_ready_port_probe(tmp_path: Path, meshdev_run: Run) -> None:
     md = meshdev_run("agents/server.py")
     ready = md.wait_event("agent_ready", agent="server")
     assert ready["how"] == f"port {port} open" and ready["seconds"] >= 0.4
-
-
-def test_not_ready_in_time_is_a_failed_start(tmp_path: Path, meshdev_run: Run) -> None:
-    write(tmp_path / ".meshwatch", MESHWATCH + "ready_timeout: 700\n")
-    hang = write(tmp_path / "agents/hang.py", agent_source())
-    md = meshdev_run("agents/hang.py", wait_ready=("hang",))
-    mark = md.mark()
-    write(hang, agent_source().replace("meshdev.ready()", "time.sleep(600)"))
-    timeout = md.wait_event("start_timeout", agent="hang", after=mark)
-    assert timeout["seconds"] == 0.7
-    md.wait_event("restart_scheduled", agent="hang", after=mark)
-
-
-def test_a_manual_reload_gives_an_open_circuit_its_one_trial(
-    tmp_path: Path, meshdev_run: Run
-) -> None:
-    mesh(tmp_path)
-    write(
-        tmp_path / "agents/moody.py",
-        agent_source(
-            "import pathlib",
-            "pathlib.Path(__file__).with_name('mood').read_text() == 'good' or sys.exit(4)",
-        ),
-    )
-    write(tmp_path / "agents/mood", "bad")
-    md = meshdev_run("agents/moody.py", "agents/bystander.py", wait_ready=("bystander",))
-    assert md.wait_event("circuit_open", agent="moody")["returncode"] == 4
-    write(tmp_path / "agents/mood", "good")  # not a file meshdev watches: only a reload helps
-    result = cli("reload", "moody", cwd=tmp_path)
-    assert result.stdout.strip() == "reloaded moody"
-    md.wait_event("circuit_half_open", agent="moody")
-    md.wait_event("circuit_closed", agent="moody")

@@ -71,35 +71,6 @@ def test_a_module_used_by_one_agent_restarts_that_agent_alone(mesh: Path, meshde
     assert not is_alive(before["gamma"])
 
 
-def test_the_shared_module_restarts_exactly_its_importers_once_each(
-    mesh: Path, meshdev_run: Run
-) -> None:
-    md = start_mesh(meshdev_run)
-    append(mesh / "lib/shared.py", "# edited\n")
-    reload = md.wait_event("reload")
-    assert reload["agents"] == ["alpha", "beta"]  # beta only through lib.mid
-    md.barrier()
-    assert (starts(md, "alpha"), starts(md, "beta"), starts(md, "gamma")) == (2, 2, 1)
-
-
-def test_a_module_no_agent_loaded_restarts_nothing(mesh: Path, meshdev_run: Run) -> None:
-    md = start_mesh(meshdev_run)
-    append(mesh / "lib/unused.py", "# edited\n")
-    unused = md.wait_event("unused")
-    assert unused["files"] == ["lib/unused.py"]
-    md.barrier()
-    assert not md.events("reload")
-
-
-def test_a_log_only_file_is_only_logged(mesh: Path, meshdev_run: Run) -> None:
-    md = start_mesh(meshdev_run)
-    write(mesh / "NOTES.md", "hello\n")
-    assert md.wait_event("log_only")["files"] == ["NOTES.md"]
-    md.barrier()
-    assert not md.events("reload")
-    assert "NOTES.md changed (log only)" in md.output()
-
-
 def test_a_yaml_file_an_agent_opened_restarts_that_agent_alone(
     mesh: Path, meshdev_run: Run
 ) -> None:
@@ -111,16 +82,6 @@ def test_a_yaml_file_an_agent_opened_restarts_that_agent_alone(
     assert (starts(md, "alpha"), starts(md, "beta"), starts(md, "gamma")) == (1, 1, 2)
 
 
-def test_twenty_quick_saves_give_one_restart_per_agent(mesh: Path, meshdev_run: Run) -> None:
-    md = start_mesh(meshdev_run)
-    for i in range(20):
-        append(mesh / "lib/shared.py", f"# save {i}\n")
-    md.wait_event("reload")
-    md.barrier()
-    assert (starts(md, "alpha"), starts(md, "beta"), starts(md, "gamma")) == (2, 2, 1)
-    assert len(md.events("reload")) == 1
-
-
 def test_an_atomic_rename_save_gives_one_restart(mesh: Path, meshdev_run: Run) -> None:
     md = start_mesh(meshdev_run)
     script = mesh / "agents/alpha.py"
@@ -130,41 +91,6 @@ def test_an_atomic_rename_save_gives_one_restart(mesh: Path, meshdev_run: Run) -
     assert md.wait_event("reload")["agents"] == ["alpha"]
     md.barrier()
     assert starts(md, "alpha") == 2 and len(md.events("reload")) == 1
-
-
-def test_a_new_agent_file_starts_and_a_deleted_one_stops(mesh: Path, meshdev_run: Run) -> None:
-    md = start_mesh(meshdev_run)
-    write(mesh / "agents/delta.py", agent_source())
-    md.wait_event("agent_ready", agent="delta")
-    delta = md.pid("delta")
-    assert is_alive(delta)
-    (mesh / "agents/delta.py").unlink()
-    md.wait_event("agent_removed", agent="delta")
-    assert not is_alive(delta)
-    write(mesh / "agents/helper_two.py", "X = 1\n")  # a plain module is not an agent
-    md.barrier()
-    assert "helper_two" not in md.pids()
-
-
-def test_meshwatch_edits_apply_live_and_a_broken_edit_keeps_the_old_config(
-    mesh: Path, meshdev_run: Run
-) -> None:
-    md = start_mesh(meshdev_run)
-    write(mesh / ".meshwatch", MESHWATCH.replace('  - "*.md"', '  - "*.md"\n  - "conf/*.yaml"'))
-    md.wait_event("config_reloaded")
-    write(mesh / "conf/gamma.yaml", "colour: green\n")
-    md.wait_event("log_only", files=["conf/gamma.yaml"])
-
-    mark = md.mark()
-    broken = MESHWATCH.replace('  - "*.md"', '  - "*.md"\n  - "conf/*.yaml"')
-    write(mesh / ".meshwatch", broken.replace("reload_delay: 150", "reload_delay: soon"))
-    error = md.wait_event("config_error", after=mark)
-    assert any(".meshwatch:8: reload_delay:" in p for p in error["problems"]), error
-    write(mesh / "conf/gamma.yaml", "colour: yellow\n")  # still log-only under the old config
-    md.wait_event("log_only", files=["conf/gamma.yaml"], after=mark)
-    md.barrier()
-    assert not md.events("reload")
-    assert "Traceback" not in md.output()
 
 
 STUBBORN = agent_source(

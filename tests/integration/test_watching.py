@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from helpers import Meshdev, agent_source, append, is_alive, wait_until, write
+from helpers import Meshdev, agent_source, append, is_alive, write
 
 Run = Callable[..., Meshdev]
 
@@ -52,27 +52,6 @@ def test_an_import_only_seen_at_run_time_still_restarts_its_agent(
     md = meshdev_run("agents", wait_ready=("alpha", "beta"))
     append(tmp_path / "plugins/dyn.py", "# edited\n")
     assert md.wait_event("reload")["agents"] == ["alpha"]
-
-
-def test_a_change_during_a_restart_is_kept_for_the_next_round(
-    tmp_path: Path, meshdev_run: Run
-) -> None:
-    write(tmp_path / ".meshwatch", "log_only: ['*.md']\nreload_delay: 50\n")
-    marker = tmp_path / "slow-is-stopping"
-    slow_stop = agent_source(
-        "import atexit",
-        f"atexit.register(lambda: (open({str(marker)!r}, 'w').close(), time.sleep(0.8)))",
-    )
-    write(tmp_path / "agents/slow.py", slow_stop)
-    write(tmp_path / "agents/quick.py", agent_source())
-    md = meshdev_run("agents", wait_ready=("slow", "quick"))
-    append(tmp_path / "agents/slow.py", "# edited\n")
-    wait_until(marker.exists, "slow to begin its shutdown", context=md.context)
-    append(tmp_path / "agents/quick.py", "# edited while meshdev waits for slow to stop\n")
-    md.wait_event("reload", agents=["quick"])
-    md.barrier()
-    assert [e["agents"] for e in md.events("reload")] == [["slow"], ["quick"]]
-    assert len(md.events("agent_started", agent="quick")) == 2
 
 
 def test_a_crashed_agent_waits_for_a_fix_and_the_fix_restarts_it(
