@@ -14,7 +14,7 @@ import typer
 
 from meshdev._version import __version__
 from meshdev.problems import FAILURE, USAGE, UsageError
-from meshdev.project.project import Project, load_project, project_root
+from meshdev.project.project import Project, load_mcp_project, load_project, project_root
 from meshdev.project.settings import Flags
 from meshdev.show.console import Console
 
@@ -43,6 +43,26 @@ app.add_typer(state_app, name="state")
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="Agent files or folders (default: .)")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help=".meshwatch to use")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+ReloadOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--reload/--no-reload", help="Watch and reload (default), or only run and supervise"
+    ),
+]
+ReloadDelayOpt = Annotated[
+    int | None,
+    typer.Option("--reload-delay", min=0, metavar="MS", help="Quiet time before a reload"),
+]
+PreserveStateOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--preserve-state/--no-preserve-state", help="Hand agents their state across restarts"
+    ),
+]
+EventsOpt = Annotated[
+    Path | None, typer.Option("--events", metavar="FILE", help="Append every event as a JSON line")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Also show debug-level news")]
 
 
 def _version(value: bool) -> None:
@@ -79,33 +99,15 @@ def _project(paths: list[Path] | None, config: Path | None, flags: Flags) -> Pro
 @app.command()
 def start(
     paths: PathsArg = None,
-    reload: Annotated[
-        bool | None,
-        typer.Option(
-            "--reload/--no-reload", help="Watch and reload (default), or only run and supervise"
-        ),
-    ] = None,
+    reload: ReloadOpt = None,
     config: ConfigOpt = None,
-    reload_delay: Annotated[
-        int | None,
-        typer.Option("--reload-delay", min=0, metavar="MS", help="Quiet time before a reload"),
-    ] = None,
-    preserve_state: Annotated[
-        bool | None,
-        typer.Option(
-            "--preserve-state/--no-preserve-state", help="Hand agents their state across restarts"
-        ),
-    ] = None,
-    events: Annotated[
-        Path | None,
-        typer.Option("--events", metavar="FILE", help="Append every event as a JSON line"),
-    ] = None,
+    reload_delay: ReloadDelayOpt = None,
+    preserve_state: PreserveStateOpt = None,
+    events: EventsOpt = None,
     plain: Annotated[
         bool, typer.Option("--plain", help="Plain prefixed lines: no colours, no status view")
     ] = False,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Also show debug-level news")
-    ] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Run agents (files or folders), watch the project, restart only what changed."""
     console = Console(plain=plain, verbose=verbose)
@@ -124,13 +126,38 @@ def start(
     raise typer.Exit(_supervise(console, project, flags, events))
 
 
+@app.command()
+def mcp(
+    script: Annotated[Path, typer.Argument(help="The MCP server: a .py file or a __main__ folder")],
+    reload: ReloadOpt = None,
+    config: ConfigOpt = None,
+    reload_delay: ReloadDelayOpt = None,
+    preserve_state: PreserveStateOpt = None,
+    events: EventsOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run one stdio MCP server behind a session-keeping front: make `meshdev mcp SCRIPT` the
+    server command of an MCP client. stdout carries only JSON-RPC; meshdev talks on stderr."""
+    console = Console(file=sys.stderr, plain=True, verbose=verbose)
+    flags = Flags(hot_reload=reload, reload_delay=reload_delay, preserve_state=preserve_state)
+    project = _guarded(
+        console, lambda: load_mcp_project(script, config, os.environ, flags, Path.cwd())
+    )
+    if not project.discovery.agents:
+        console.usage_error(UsageError.single(str(script), "not a .py file or a __main__ folder"))
+        raise typer.Exit(USAGE)
+    raise typer.Exit(_supervise(console, project, flags, events))
+
+
 def _supervise(console: Console, project: Project, flags: Flags, events: Path | None) -> int:
-    """The composition root: real processes, a real watch, the console and the events log, and
-    the session summary built from the events."""
+    """The composition root: real processes, a real watch, the console and the events log, the
+    session summary built from the events, and for `meshdev mcp` the front on stdin/stdout."""
+    from meshdev.front.stdio import StdioFront
     from meshdev.processes.spawn import SubprocessSpawner
     from meshdev.show.eventlog import EventLog
     from meshdev.show.summary import Summary
     from meshdev.sources.files import Watcher
+    from meshdev.sources.messages import Quit
     from meshdev.supervise.loop import Options, Supervisor
     from meshdev.supervise.run import run
 
@@ -151,10 +178,17 @@ def _supervise(console: Console, project: Project, flags: Flags, events: Path | 
     own = frozenset({events.resolve()}) if events else frozenset()
     spawner = SubprocessSpawner()
     options = Options(os.environ, flags, own)
-    supervisor = Supervisor(project, spawner, Watcher, emit, console.agent_line, options)
+    front = None
+    if project.serves_mcp:
+        front = StdioFront(project.discovery.agents[0].name, sys.stdout.buffer, console.agent_line)
+    supervisor = Supervisor(
+        project, spawner, Watcher, emit, console.agent_line, options, front=front
+    )
+    if front is not None:
+        front.read_client(sys.stdin.buffer, lambda: supervisor.inbox.put(Quit(0)))
     try:
         with console.status_view(lambda: summary.status(time.time(), spawner.memory)):
-            return run(supervisor, sys.stdin)
+            return run(supervisor, None if front else sys.stdin)
     finally:
         if log is not None:
             log.close()

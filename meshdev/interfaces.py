@@ -18,6 +18,7 @@ Clock = Callable[[], float]  # monotonic seconds
 LineSink = Callable[[str, str, str], None]  # agent, stream ("out" | "err"), text
 ReportSink = Callable[[str, int, AgentReport], None]  # agent, generation, report
 ExitSink = Callable[[str, int, int], None]  # agent, generation, return code
+ProtocolSink = Callable[[str, int, bytes], None]  # agent, generation, one line of its stdout
 BatchSink = Callable[[RawBatch], None]
 ErrorSink = Callable[[str], None]
 
@@ -30,6 +31,7 @@ class SpawnRequest:
     args: tuple[str, ...]
     env: Mapping[str, str]  # the agent's own variables and the runtime's channel
     cwd: Path
+    speaks_mcp: bool = False  # stdin and stdout carry MCP's JSON-RPC (to and from the front)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Sinks:
     line: LineSink
     report: ReportSink
     exit: ExitSink
+    protocol: ProtocolSink | None = None  # for an agent that speaks MCP on its stdout
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,14 @@ class AgentHandle(Protocol):
         """Still running, or its group still has members (a grandchild)."""
         ...
 
+    def send(self, data: bytes) -> bool:
+        """Write to its stdin (an MCP server's); False when it cannot take it."""
+        ...
+
+    def close_input(self) -> bool:
+        """Close its stdin (the polite stop of an MCP server); False when it has none."""
+        ...
+
 
 class Spawner(Protocol):
     """Starts agents, and is the only one that signals or probes them."""
@@ -90,6 +101,59 @@ class Spawner(Protocol):
     def memory(self, pid: int) -> int | None:
         """Resident bytes of one process, or None when unknown."""
         ...
+
+
+class Front(Protocol):
+    """What stands between MCP clients and an MCP server agent, told of each process's life."""
+
+    def attach(self, report: ReportSink) -> None:
+        """Where to say a process is ready (it answered `initialize`)."""
+        ...
+
+    def started(self, handle: AgentHandle) -> bool:
+        """A new process: True when the front will tell when it is ready."""
+        ...
+
+    def in_flight(self, agent: str) -> int:
+        """Calls its current process is answering."""
+        ...
+
+    def draining(self, agents: Sequence[str], grace_seconds: float) -> None:
+        """These agents are about to stop: let their calls in flight finish (bounded)."""
+        ...
+
+    def stopped(self, agents: Sequence[str]) -> None: ...
+
+    def ended(self, agent: str, generation: int, returncode: int | None) -> None:
+        """A process exited without being asked to (None: it was not ready in time)."""
+        ...
+
+    def server_line(self, agent: str, generation: int, line: bytes) -> None: ...
+
+
+class NoFront:
+    """For agents nobody stands in front of."""
+
+    def attach(self, report: ReportSink) -> None:
+        pass
+
+    def started(self, handle: AgentHandle) -> bool:
+        return False
+
+    def in_flight(self, agent: str) -> int:
+        return 0
+
+    def draining(self, agents: Sequence[str], grace_seconds: float) -> None:
+        pass
+
+    def stopped(self, agents: Sequence[str]) -> None:
+        pass
+
+    def ended(self, agent: str, generation: int, returncode: int | None) -> None:
+        pass
+
+    def server_line(self, agent: str, generation: int, line: bytes) -> None:
+        pass
 
 
 @dataclass(frozen=True)

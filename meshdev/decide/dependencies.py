@@ -123,6 +123,17 @@ class Dependencies:
             self._pictures.pop(name, None)
         self._index = None
 
+    def imports_any(self, name: str, packages: Iterable[str]) -> bool:
+        """Does the agent's own script import one of these (top-level) packages?"""
+        agent = self._agents.get(name)
+        if agent is None:
+            return False
+        wanted = set(packages)
+        found = (
+            n for imp in self._scanner.imports(agent.script) if imp.level == 0 for n in imp.names
+        )
+        return any(n.split(".")[0] in wanted for n in found)
+
     def files_of(self, name: str) -> set[Path] | None:
         picture = self._pictures.get(name)
         return picture.files() if picture is not None else None

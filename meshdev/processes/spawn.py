@@ -6,6 +6,7 @@ With `processes/stop.py` and `processes/probe.py`, the only place that spawns, s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from meshdev.interfaces import (
     AgentHandle,
     ExitSink,
     LineSink,
+    ProtocolSink,
     ReportSink,
     Sinks,
     SpawnRequest,
@@ -55,6 +57,26 @@ class AgentProcess:
     def still_there(self) -> bool:
         return not self.exited.is_set() or stop.group_alive(self.pid)
 
+    def close_input(self) -> bool:
+        """Close its stdin (an MCP server's); False when it has none of ours."""
+        stdin = self.popen.stdin
+        if stdin is None or stdin.closed:
+            return False
+        with contextlib.suppress(OSError):
+            stdin.close()
+        return True
+
+    def send(self, data: bytes) -> bool:
+        stdin = self.popen.stdin
+        if stdin is None:
+            return False
+        try:
+            stdin.write(data)
+            stdin.flush()
+        except (OSError, ValueError):
+            return False  # it is exiting: its exit will be told
+        return True
+
 
 class SubprocessSpawner:
     """A fresh interpreter per start, running SCRIPT ARGS through meshdev's runtime boot."""
@@ -67,7 +89,7 @@ class SubprocessSpawner:
                 [sys.executable, "-c", _BOOT, str(request.script), *request.args],
                 cwd=request.cwd,
                 env=_child_env(request, report_w, lifeline_r),
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if request.speaks_mcp else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 pass_fds=(report_w, lifeline_r),
@@ -84,7 +106,7 @@ class SubprocessSpawner:
         process = AgentProcess(
             request.agent, request.generation, popen, lifeline_w, time.monotonic()
         )
-        _start_threads(process, report_r, sinks)
+        _start_threads(process, report_r, sinks, request.speaks_mcp)
         return process
 
     def stop(self, handles: Sequence[AgentHandle], grace_seconds: float) -> list[StopResult]:
@@ -115,10 +137,13 @@ def _child_env(request: SpawnRequest, report_w: int, lifeline_r: int) -> dict[st
     return env
 
 
-def _start_threads(process: AgentProcess, report_fd: int, sinks: Sinks) -> None:
+def _start_threads(process: AgentProcess, report_fd: int, sinks: Sinks, mcp: bool) -> None:
     assert process.popen.stdout is not None and process.popen.stderr is not None
+    stdout = process.popen.stdout
     readers = [
-        _thread(_relay_lines, process.agent, "out", process.popen.stdout, sinks.line),
+        _thread(_relay_protocol, process, stdout, sinks.protocol)
+        if mcp and sinks.protocol is not None
+        else _thread(_relay_lines, process.agent, "out", stdout, sinks.line),
         _thread(_relay_lines, process.agent, "err", process.popen.stderr, sinks.line),
         _thread(_relay_reports, process, report_fd, sinks.report),
     ]
@@ -137,6 +162,12 @@ def _relay_lines(agent: str, stream: str, pipe: IO[bytes], sink: LineSink) -> No
             sink(agent, stream, raw.decode("utf-8", errors="replace").rstrip("\r\n"))
 
 
+def _relay_protocol(process: AgentProcess, pipe: IO[bytes], sink: ProtocolSink) -> None:
+    with pipe:
+        for raw in pipe:
+            sink(process.agent, process.generation, raw)
+
+
 def _relay_reports(process: AgentProcess, fd: int, sink: ReportSink) -> None:
     with os.fdopen(fd, "rb") as pipe:
         for raw in pipe:
@@ -149,6 +180,7 @@ def _wait_for_exit(
     process: AgentProcess, readers: Sequence[threading.Thread], sink: ExitSink
 ) -> None:
     returncode = process.popen.wait()
+    process.close_input()
     os.close(process.lifeline_fd)  # nobody reads it any more: the agent itself is gone
     for reader in readers:
         reader.join(timeout=1.0)  # the last lines and reports arrive before the exit is told

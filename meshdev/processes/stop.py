@@ -27,13 +27,22 @@ class Stoppable(Protocol):
 
     def still_there(self) -> bool: ...
 
+    def close_input(self) -> bool: ...
+
 
 def stop_all(processes: Iterable[Stoppable], grace_seconds: float) -> list[StopResult]:
-    """Stop every group at once; return when each is gone. Never waits longer than grace + 2 s."""
+    """Stop every group at once; return when each is gone. Never waits longer than grace + 2 s.
+
+    A process with a stdin of ours (an MCP server on stdio) is first told by closing it, as the
+    MCP specification asks: its SDK then returns from `run()` cleanly, where a SIGTERM lands in
+    the middle of its event loop. SIGTERM follows after half the grace period."""
     started = time.monotonic()
     targets = list(processes)
+    told = [p for p in targets if p.close_input()]
+    _wait_gone(told, started + grace_seconds / 2)
     for process in targets:
-        signal_group(process.pid, signal.SIGTERM)
+        if process.still_there():
+            signal_group(process.pid, signal.SIGTERM)
     _wait_gone(targets, started + grace_seconds)
     killed = {p.agent for p in targets if p.still_there()}
     for process in targets:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from meshdev.problems import Problem, UsageError
@@ -25,6 +25,7 @@ class AgentDef:
     env: tuple[tuple[str, str], ...] = ()
     watch: tuple[str, ...] = ()
     ready_port: int | None = None
+    speaks_mcp: bool = False  # `meshdev mcp`: its stdin and stdout are the MCP client's
 
     @property
     def search_root(self) -> Path:
@@ -202,8 +203,8 @@ def _apply_specs(agents: list[AgentDef], config: FileConfig) -> list[AgentDef]:
 def _with_spec(agent: AgentDef, spec: AgentSpec | None) -> AgentDef:
     if spec is None:
         return agent
-    return AgentDef(
-        agent.name, agent.script, agent.how, spec.args, spec.env, spec.watch, spec.ready_port
+    return replace(
+        agent, args=spec.args, env=spec.env, watch=spec.watch, ready_port=spec.ready_port
     )
 
 

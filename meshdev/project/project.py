@@ -21,6 +21,7 @@ class Project:
     config: FileConfig
     settings: Settings
     discovery: Discovery
+    serves_mcp: bool = False  # `meshdev mcp`: one agent, the first path, an MCP server on stdio
     # Made on first use: reading every .gitignore walks the tree, and agents start without it.
     rules_cache: WatchRules | None = field(default=None, compare=False, repr=False)
 
@@ -51,6 +52,42 @@ def load_project(
     return Project(config.root, targets, config, settings, discover(targets, config))
 
 
+def load_mcp_project(
+    script: Path,
+    config_path: Path | None,
+    env: Mapping[str, str],
+    flags: Flags,
+    cwd: Path,
+) -> Project:
+    """`meshdev mcp SCRIPT`: clients start servers from any folder (often `/`), so the project is
+    found from the script: the nearest `.meshwatch` upward, else the nearest folder holding `.git`,
+    else the script's folder. Only the script runs, as an MCP server on stdio."""
+    target = _existing(script, cwd)
+    config = (cwd / config_path).resolve() if config_path is not None else None
+    project = load_project([target], config, env, flags, mcp_root(target))
+    return _only_the_server(replace(project, serves_mcp=True))
+
+
+def mcp_root(script: Path) -> Path:
+    found = find_config(script)
+    if found is not None:
+        return found.parent
+    folder = script if script.is_dir() else script.parent
+    return next((f for f in (folder, *folder.parents) if (f / ".git").exists()), folder)
+
+
+def _only_the_server(project: Project) -> Project:
+    if not project.serves_mcp:
+        return project
+    wanted = project.paths[0]
+    agents = [
+        replace(a, speaks_mcp=True)
+        for a in project.discovery.agents
+        if a.script in (wanted, wanted / "__main__.py")
+    ]
+    return replace(project, discovery=replace(project.discovery, agents=tuple(agents)))
+
+
 def project_root(path: Path | None, config_path: Path | None, cwd: Path) -> Path:
     """The root a command about an existing project works on (no agent discovery needed)."""
     target = _existing(path or cwd, cwd)
@@ -62,15 +99,16 @@ def reload_config(project: Project, env: Mapping[str, str], flags: Flags) -> Pro
     assert project.config.path is not None
     config = load_config(project.config.path)
     settings = resolve(config, env, flags)
-    project_ = Project(
-        config.root, project.paths, config, settings, discover(project.paths, config)
+    discovery = discover(project.paths, config)
+    project_ = _only_the_server(
+        replace(project, config=config, settings=settings, discovery=discovery, rules_cache=None)
     )
     project_.rules  # noqa: B018 - a broken pattern must fail here, while the old config still runs
     return project_
 
 
 def rediscover(project: Project) -> Project:
-    return replace(project, discovery=discover(project.paths, project.config))
+    return _only_the_server(replace(project, discovery=discover(project.paths, project.config)))
 
 
 def make_rules(config: FileConfig, settings: Settings) -> WatchRules:

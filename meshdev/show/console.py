@@ -268,6 +268,7 @@ _RENDERERS: dict[str, _Renderer] = {
     "reload_held": _held,
     "agent_stopped": _stopped,
     "agent_exited": _exited,
+    "draining": _simple("{agent}: {calls} call(s) in flight finish before the restart", "dim"),
     "agent_removed": _simple("{agent}: its file is gone; stopped it", "yellow"),
     "agent_added": _simple("new agent {agent} ({how})", "green"),
     "reload": _reload,

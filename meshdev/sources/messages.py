@@ -26,7 +26,10 @@ class FilesReport:
 
 @dataclass(frozen=True)
 class ReadyReport:
-    """The agent called `meshdev.ready()`."""
+    """The agent is serving: it called `meshdev.ready()`, or (an MCP server) answered
+    `initialize`."""
+
+    how: str = "meshdev.ready()"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,13 @@ class Signal:
 
 
 @dataclass(frozen=True)
+class Quit:
+    """Nothing left to serve (the MCP client closed meshdev's stdin): stop with this code."""
+
+    code: int
+
+
+@dataclass(frozen=True)
 class WatchError:
     message: str
 
@@ -82,4 +92,4 @@ class Command:
     reply: Reply
 
 
-Message = Files | Report | Exit | Signal | WatchError | Command
+Message = Files | Report | Exit | Signal | Quit | WatchError | Command

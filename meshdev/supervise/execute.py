@@ -10,6 +10,7 @@ from meshdev.decide.dependencies import Dependencies
 from meshdev.decide.fingerprints import Fingerprints
 from meshdev.decide.reload import Decision
 from meshdev.events import Event, EventSink
+from meshdev.interfaces import Front
 from meshdev.project.discovery import AgentDef
 from meshdev.project.project import Project
 from meshdev.supervise.fleet import Fleet, Timing
@@ -26,9 +27,11 @@ class Executor:
         deps: Dependencies,
         health: Health,
         prints: Fingerprints,
+        front: Front,
         emit: EventSink,
         clock: Callable[[], float],
     ) -> None:
+        self.front = front
         self.fleet = fleet
         self.deps = deps
         self.health = health
@@ -47,9 +50,11 @@ class Executor:
         for agent in agents:
             self.prints.remember(self.deps.track(agent))
             life = self.fleet.start(agent, project, reason, changes)
-            if life is not None:
+            handle = self.fleet.handle_of(agent.name)
+            if life is not None and handle is not None:
                 life.timing = timing
-                self.health.started(agent, life, project.settings)
+                told = self.front.started(handle)
+                self.health.started(agent, life, project.settings, told)
 
     def tell(self, decision: Decision, project: Project) -> None:
         """What the decision found, before anything is done about it."""
@@ -89,7 +94,14 @@ class Executor:
             return
         decided = self.clock()
         grace = project.settings.stop_grace_ms / 1000
-        self.fleet.stop([*decision.stop, *decision.restart], grace, reason="reload")
+        going = [*decision.stop, *decision.restart]
+        for name in going:
+            calls = self.front.in_flight(name)
+            if calls:
+                self.emit(Event("draining", {"agent": name, "calls": calls}))
+        self.front.draining(going, grace)
+        self.fleet.stop(going, grace, reason="reload")
+        self.front.stopped(going)
         stopped = self.clock()
         drain()  # the stopped agents' final state saves are told before anything new starts
         for name in decision.stop:

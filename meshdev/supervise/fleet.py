@@ -68,7 +68,9 @@ class Fleet:
         self._generation[agent.name] = generation
         channel = _runtime_env(agent, project, changes, with_state, self._prepared)
         env = {**dict(agent.env), **channel}
-        request = SpawnRequest(agent.name, generation, agent.script, agent.args, env, project.root)
+        request = SpawnRequest(
+            agent.name, generation, agent.script, agent.args, env, project.root, agent.speaks_mcp
+        )
         try:
             handle = self.spawner.spawn(request, self.sinks)
         except OSError as exc:
@@ -110,6 +112,9 @@ class Fleet:
 
     def is_current(self, name: str, generation: int) -> bool:
         return self._generation.get(name) == generation and name in self._handles
+
+    def handle_of(self, name: str) -> AgentHandle | None:
+        return self._handles.get(name)
 
     def life_of(self, name: str, generation: int | None = None) -> Life | None:
         """The current process's life (only if it is that generation, when one is given)."""

@@ -58,11 +58,14 @@ class Health:
         with self._tails_lock:
             return list(self._tails.get(agent, ()))
 
-    def started(self, agent: AgentDef, life: Life, settings: Settings) -> None:
-        """A new process of `agent` was spawned: arm the checks that will call it ready."""
+    def started(self, agent: AgentDef, life: Life, settings: Settings, told: bool = False) -> None:
+        """A new process of `agent` was spawned: arm the checks that will call it ready.
+        `told`: its readiness will be reported (by the MCP front), not guessed."""
         now, name, generation = self.clock(), agent.name, life.generation
         with self._tails_lock:
             self._tails.pop(name, None)
+        if told:
+            self.signals_ready.add(name)
         if agent.ready_port is not None or name in self.signals_ready:
             self.timers.schedule(
                 ReadyDeadline(name, generation), now + settings.ready_timeout_ms / 1000
@@ -97,9 +100,10 @@ class Health:
         else:
             self.timers.schedule(key, self.clock() + _PROBE_EVERY)
 
-    def mark_ready(self, name: str, how: str) -> None:
-        if how == "meshdev.ready()":
-            self.signals_ready.add(name)  # from now on, wait for it (up to ready_timeout)
+    def mark_ready(self, name: str, how: str, signalled: bool = False) -> None:
+        """`signalled`: the agent said so itself (from now on, wait for it up to ready_timeout)."""
+        if signalled:
+            self.signals_ready.add(name)
         life = self.fleet.life_of(name)
         if life is None or life.ready:
             return

@@ -18,7 +18,7 @@ from meshdev.decide.dependencies import Dependencies
 from meshdev.decide.reload import Decider, Decision
 from meshdev.decide.timers import Rearm, RestartAfterBackoff, Resync, TimerKey, Timers
 from meshdev.events import Event, EventSink
-from meshdev.interfaces import Clock, LineSink, Sinks, Spawner, WatcherFactory
+from meshdev.interfaces import Clock, Front, LineSink, NoFront, Sinks, Spawner, WatcherFactory
 from meshdev.project.project import Project
 from meshdev.project.settings import Flags
 from meshdev.project.statestore import StateStore
@@ -30,6 +30,7 @@ from meshdev.sources.messages import (
     Files,
     FilesReport,
     Message,
+    Quit,
     ReadyReport,
     Report,
     RestoredReport,
@@ -42,6 +43,8 @@ from meshdev.supervise.execute import Executor
 from meshdev.supervise.fleet import Fleet
 from meshdev.supervise.health import Health
 from meshdev.supervise.watching import Watching
+
+MCP_SDKS = ("mcp", "fastmcp", "mcp_mesh")
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Supervisor:
         on_line: LineSink,
         options: Options,
         clock: Clock = time.monotonic,
+        front: Front | None = None,
     ) -> None:
         self.project = project
         self.make_watcher = make_watcher
@@ -69,7 +73,9 @@ class Supervisor:
         self.clock = clock
         self.inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()  # reentrant: signal-safe
         self.timers = Timers()
-        sinks = Sinks(line=self._post_line, report=self._post_report, exit=self._post_exit)
+        self.front = front or NoFront()
+        self.front.attach(self._post_report)
+        sinks = Sinks(self._post_line, self._post_report, self._post_exit, self.front.server_line)
         self.fleet = Fleet(spawner, sinks, emit, clock)
         self.deps = Dependencies(project.root)
         self.decider = Decider(options.env, options.flags)
@@ -84,7 +90,7 @@ class Supervisor:
             options.own_files,
         )
         self.executor = Executor(
-            self.fleet, self.deps, self.health, self.decider.prints, emit, clock
+            self.fleet, self.deps, self.health, self.decider.prints, self.front, emit, clock
         )
         self.exit_code: int | None = None
         self.shutting_down = False
@@ -142,6 +148,7 @@ class Supervisor:
         alive = self.fleet.everything_alive()
         grace = self.project.settings.stop_grace_ms / 1000
         self.fleet.stop([h.agent for h in alive], grace, reason="shutdown")
+        self.front.stopped(self.fleet.known())
         self._drain()
         code = self.exit_code if self.exit_code is not None else 1
         fields = {"exit_code": code, "stopped": len(alive), "reloads": self.reloads}
@@ -157,6 +164,8 @@ class Supervisor:
             self._on_exit(message)
         elif isinstance(message, Signal):
             self.exit_code = 128 + message.signum
+        elif isinstance(message, Quit):
+            self.exit_code = message.code
         elif isinstance(message, Command):
             message.reply(self._on_command(message.text))
         elif isinstance(message, WatchError):
@@ -182,12 +191,17 @@ class Supervisor:
         elif isinstance(report, RestoredReport):
             self.fleet.restored(name, generation, report.keys)
         elif isinstance(report, ReadyReport):
-            self.health.mark_ready(name, "meshdev.ready()")
+            self.health.mark_ready(name, report.how, signalled=True)
 
     def _on_exit(self, exit_: Exit) -> None:
         store = StateStore(self.project.private_dir)
         verdict = self.fleet.on_exit(exit_.agent, exit_.generation, exit_.returncode, store)
-        if verdict == "retry_fresh":
+        if verdict != "ignored":
+            self.front.ended(exit_.agent, exit_.generation, exit_.returncode)
+        hint = _stdio_server_hint(self.project, self.deps, exit_.agent)
+        if verdict == "finished" and hint is not None:
+            self.emit(Event("warning", {"message": hint}))
+        elif verdict == "retry_fresh":
             self._start_named([exit_.agent], "retry without restored state")
         elif verdict == "crashed":
             self._failed(exit_.agent, exit_.returncode)
@@ -213,6 +227,7 @@ class Supervisor:
             self._start_named([key.agent], "restart after a crash")
         elif self.health.on_timer(key, self.project.discovery.get(key.agent), settings):
             self.fleet.stop([key.agent], settings.stop_grace_ms / 1000, reason="not ready in time")
+            self.front.ended(key.agent, key.generation, None)
             self._failed(key.agent, None)
 
     def _start_named(self, names: Iterable[str], reason: str) -> None:
@@ -272,4 +287,17 @@ def _started(project: Project) -> Event:
             "agents": sorted(project.discovery.names()),
             "hot_reload": project.settings.hot_reload,
         },
+    )
+
+
+def _stdio_server_hint(project: Project, deps: Dependencies, name: str) -> str | None:
+    """An MCP server on stdio reads EOF at once under `meshdev start` and ends: say why."""
+    agent = project.discovery.get(name)
+    if agent is None or agent.speaks_mcp or not deps.imports_any(name, MCP_SDKS):
+        return None
+    script = project.rules.relative(agent.script) or str(agent.script)
+    return (
+        f"{name} finished at once: it looks like an MCP server on stdio, which ends when its "
+        f"stdin closes; connect an MCP client to it with `meshdev mcp {script}` as the "
+        "client's server command"
     )

@@ -50,11 +50,19 @@ class FakeProcess:
     returncode: int | None = None
     ignores_sigterm: bool = False  # a slow agent: only SIGKILL ends it
     pid: int = field(default_factory=lambda: next(_pids))
+    sent: list[bytes] = field(default_factory=list)  # what reached its stdin
 
     def has_exited(self) -> bool:
         return self.returncode is not None
 
     def still_there(self) -> bool:
+        return self.returncode is None
+
+    def close_input(self) -> bool:
+        return False
+
+    def send(self, data: bytes) -> bool:
+        self.sent.append(data)
         return self.returncode is None
 
     def end(self, returncode: int) -> None:

@@ -1,0 +1,153 @@
+"""`meshdev mcp SCRIPT`: the MCP client on meshdev's own stdin and stdout, the server behind it.
+
+stdout carries only JSON-RPC messages of the protocol; whatever else anybody says goes to stderr.
+Client lines arrive on a thread of their own, server lines on the server process's reader thread:
+both go through one lock into the pure `Session`, so the loop may block (stopping a generation)
+while calls keep being answered and released.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import BinaryIO
+
+from meshdev.front.session import PARSE_ERROR, Message, Out, Session, error, split_batch
+from meshdev.interfaces import AgentHandle, LineSink, ReportSink
+from meshdev.sources.messages import ReadyReport
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a longer line is refused with a parse error
+READY_HOW = "answered initialize"
+
+
+class StdioFront:
+    def __init__(self, agent: str, client: BinaryIO, say: LineSink) -> None:
+        self.agent = agent
+        self.session = Session(agent)
+        self._client = client
+        self._say = say  # to stderr: lines the server wrote on stdout that are not JSON-RPC
+        self._report: ReportSink | None = None
+        self._handles: dict[int, AgentHandle] = {}
+        self._changed = threading.Condition()
+
+    def attach(self, report: ReportSink) -> None:
+        """Where readiness goes: the loop's inbox, as if the agent had said so."""
+        self._report = report
+
+    # -- the client ---------------------------------------------------------------------------
+
+    def read_client(self, stream: BinaryIO, on_end: Callable[[], None]) -> None:
+        """Read the client's lines on a thread; `on_end` once its end of stdin closed."""
+
+        def loop() -> None:
+            while True:
+                line = stream.readline(MAX_MESSAGE_BYTES + 1)
+                if not line:
+                    break
+                self.client_line(line)
+            on_end()
+
+        threading.Thread(target=loop, name="meshdev-mcp-client", daemon=True).start()
+
+    def client_line(self, line: bytes) -> None:
+        if not line.strip():
+            return
+        messages = _decode(line) if len(line) <= MAX_MESSAGE_BYTES else None
+        with self._changed:
+            if messages is None:
+                self._to_client([error(None, PARSE_ERROR, "not a JSON-RPC message")])
+                return
+            for message in messages:
+                self._apply(self.session.from_client(message))
+
+    # -- the server processes -----------------------------------------------------------------
+
+    def server_line(self, agent: str, generation: int, line: bytes) -> None:
+        messages = _decode(line)
+        if messages is None:
+            text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+            if text:
+                self._say(agent, "out", text)
+            return
+        with self._changed:
+            for message in messages:
+                self._apply(self.session.from_server(generation, message))
+
+    def started(self, handle: AgentHandle) -> bool:
+        """True once the client initialised: readiness is then the answer to the replay."""
+        if handle.agent != self.agent:
+            return False
+        with self._changed:
+            self._handles[handle.generation] = handle
+            self._apply(self.session.started(handle.generation))
+            return self.session.initialize is not None
+
+    def in_flight(self, agent: str) -> int:
+        generation = self.session.current
+        if agent != self.agent or generation is None:
+            return 0
+        with self._changed:
+            return self.session.busy_with(generation)
+
+    def draining(self, agents: Sequence[str], grace_seconds: float) -> None:
+        """Before a stop: new calls wait; those in flight finish, within the grace period."""
+        generation = self.session.current
+        if self.agent not in agents or generation is None:
+            return
+        deadline = time.monotonic() + grace_seconds
+        with self._changed:
+            self.session.stopping(generation)
+            while self.session.busy_with(generation) and time.monotonic() < deadline:
+                self._changed.wait(deadline - time.monotonic())
+
+    def stopped(self, agents: Sequence[str]) -> None:
+        generation = self.session.current
+        if self.agent in agents and generation is not None:
+            self._ended(generation, None, asked=True)
+
+    def ended(self, agent: str, generation: int, returncode: int | None) -> None:
+        """It exited (or failed to start) without being asked to."""
+        if agent == self.agent:
+            self._ended(generation, returncode, asked=False)
+
+    def _ended(self, generation: int, returncode: int | None, asked: bool) -> None:
+        with self._changed:
+            self._apply(self.session.gone(generation, returncode, asked))
+            self._handles.pop(generation, None)
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _apply(self, out: Out) -> None:
+        """Called with the lock held: what the session decided, sent in order."""
+        self._to_client(out.to_client)
+        for generation, message in out.to_server:
+            handle = self._handles.get(generation)
+            if handle is not None:
+                handle.send(_encode(message))
+        for generation in out.ready:
+            if self._report is not None:
+                self._report(self.agent, generation, ReadyReport(READY_HOW))
+        self._changed.notify_all()
+
+    def _to_client(self, messages: list[Message]) -> None:
+        if not messages:
+            return
+        try:
+            self._client.write(b"".join(_encode(m) for m in messages))
+            self._client.flush()
+        except (OSError, ValueError):
+            pass  # the client went away; its end of stdin closing ends meshdev
+
+
+def _decode(line: bytes) -> list[Message] | None:
+    try:
+        parsed = json.loads(line)
+    except ValueError:
+        return None
+    return split_batch(parsed)
+
+
+def _encode(message: Message) -> bytes:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
