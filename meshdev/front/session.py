@@ -42,11 +42,13 @@ class Out:
     to_client: list[Message] = field(default_factory=list)
     to_server: list[tuple[int, Message]] = field(default_factory=list)  # (generation, message)
     ready: list[int] = field(default_factory=list)  # generations that answered `initialize`
+    released: int = 0  # calls that had been held, sent now
 
     def extend(self, other: Out) -> Out:
         self.to_client += other.to_client
         self.to_server += other.to_server
         self.ready += other.ready
+        self.released += other.released
         return self
 
 
@@ -185,6 +187,7 @@ class Session:
         waiting, self.held = self.held, []
         for message in waiting:
             out.extend(self._send(message))
+        out.released = sum(1 for m in waiting if is_request(m))
         return out
 
     def _refusal(self, message: Message) -> Message:

@@ -31,6 +31,7 @@ class StdioFront:
         self._report: ReportSink | None = None
         self._handles: dict[int, AgentHandle] = {}
         self._changed = threading.Condition()
+        self._holding_since: float | None = None  # when the oldest waiting call arrived
 
     def attach(self, report: ReportSink) -> None:
         """Where readiness goes: the loop's inbox, as if the agent had said so."""
@@ -121,6 +122,9 @@ class StdioFront:
 
     def _apply(self, out: Out) -> None:
         """Called with the lock held: what the session decided, sent in order."""
+        now = time.monotonic()
+        held_for = now - self._holding_since if self._holding_since and out.released else 0.0
+        self._holding_since = (self._holding_since or now) if self.session.held else None
         self._to_client(out.to_client)
         for generation, message in out.to_server:
             handle = self._handles.get(generation)
@@ -128,7 +132,8 @@ class StdioFront:
                 handle.send(_encode(message))
         for generation in out.ready:
             if self._report is not None:
-                self._report(self.agent, generation, ReadyReport(READY_HOW))
+                ready = ReadyReport(READY_HOW, out.released, round(held_for, 4))
+                self._report(self.agent, generation, ready)
         self._changed.notify_all()
 
     def _to_client(self, messages: list[Message]) -> None:

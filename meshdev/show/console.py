@@ -239,6 +239,16 @@ def _saved(e: Event) -> tuple[str, str]:
     )
 
 
+def _timing(e: Event) -> tuple[str, str]:
+    line = (
+        f"⏱ {e['agent']} reloaded in {e['total']:.2f} s: quiet {e['quiet']:.2f} · "
+        f"stop {e['stop']:.2f} · spawn {e['spawn']:.2f} · start-up {e['startup']:.2f}"
+    )
+    if e.get("held_calls"):
+        line += f" · {e['held_calls']} call(s) held, the longest {e['held']:.2f} s"
+    return line, "dim"
+
+
 def _simple(template: str, style: str = "") -> _Renderer:
     """A renderer that only fills `template` with the event's fields (plus the file lists)."""
 
@@ -282,11 +292,7 @@ _RENDERERS: dict[str, _Renderer] = {
     "batch": _batch,
     "unchanged": _simple("{files_text} saved with identical content: nothing to restart", "dim"),
     "command": _simple("{reply}", "bold"),
-    "reload_timing": _simple(
-        "⏱ {agent} reloaded in {total:.2f} s: quiet {quiet:.2f} · stop {stop:.2f} · "
-        "spawn {spawn:.2f} · start-up {startup:.2f}",
-        "dim",
-    ),
+    "reload_timing": _timing,
     "state_restored": _simple("{agent}: state restored ({keys_text})", "cyan"),
     "state_saved": _saved,
     "shutdown": _simple("stopped {stopped} agent(s); exit code {exit_code}", "bold"),

@@ -30,6 +30,8 @@ class ReadyReport:
     `initialize`."""
 
     how: str = "meshdev.ready()"
+    held_calls: int = 0  # calls an MCP front held while this process started ...
+    held_seconds: float = 0.0  # ... and the longest of those waits
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from meshdev.decide.breaker import Breaker, Opened, Policy, Retry
 from meshdev.decide.timers import (
@@ -100,7 +100,9 @@ class Health:
         else:
             self.timers.schedule(key, self.clock() + _PROBE_EVERY)
 
-    def mark_ready(self, name: str, how: str, signalled: bool = False) -> None:
+    def mark_ready(
+        self, name: str, how: str, signalled: bool = False, held: Mapping[str, float] | None = None
+    ) -> None:
         """`signalled`: the agent said so itself (from now on, wait for it up to ready_timeout)."""
         if signalled:
             self.signals_ready.add(name)

@@ -191,7 +191,8 @@ class Supervisor:
         elif isinstance(report, RestoredReport):
             self.fleet.restored(name, generation, report.keys)
         elif isinstance(report, ReadyReport):
-            self.health.mark_ready(name, report.how, signalled=True)
+            held = {"held_calls": report.held_calls, "held": report.held_seconds}
+            self.health.mark_ready(name, report.how, signalled=True, held=held)
 
     def _on_exit(self, exit_: Exit) -> None:
         store = StateStore(self.project.private_dir)

@@ -1,0 +1,463 @@
+"""Figure 7: the MCP front. A real MCP client (the official SDK) against a real MCP server (the
+SDK's own server class) on stdio, directly and through `meshdev mcp server.py`: the latency each
+call pays for going through meshdev, and what a client calling every 20 ms sees of a reload —
+meshdev beside the watchfiles CLI and mcpmon, which restart the server under the same pipes.
+
+Bench code, not part of the test suite. Every figure runs from a temporary project folder holding
+a `.meshwatch` (reload_delay: 50); the tools are the ones installed beside the interpreter running
+this (bench/.tools/venv under bench/run.sh); a tool that is not installed is left out with a note.
+
+Usage: python bench/mcp.py [--reloads N] [--rounds N] [--calls N]   (or all figures: bench/run.sh)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import math
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from harness import BENCH, median, stamps
+
+PYTHON = Path(sys.executable)  # not resolved: a venv's python is a link into the base install
+BIN = PYTHON.parent
+MESHWATCH = "reload_delay: 50\n"
+SERVER = '''\
+import os, time
+open(os.environ["BENCH_MARKER"], "a").write(f"start {time.time()} {os.getpid()}\\n")
+from mcp.server.mcpserver import MCPServer
+
+VERSION = 1
+server = MCPServer("bench")
+
+
+@server.tool()
+def version() -> int:
+    """The version of this code: the bench's edit bumps it."""
+    return VERSION
+
+
+if __name__ == "__main__":
+    server.run()
+'''
+WARMUP = 50  # calls before the latency is measured
+EVERY = 0.02  # the reload client's pause between calls
+CALL_TIMEOUT = 5.0  # a call not answered by then is abandoned, and counted as failed
+CAP = 10.0  # edit -> new code: past this, "never" (the session was lost)
+TAIL = 0.3  # calls go on this long after the new code answered: failures after it count too
+START_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Front:
+    """How a client's server command is written for one tool."""
+
+    name: str
+    note: str
+
+    def command(self) -> list[str]:
+        py = str(PYTHON)
+        return {
+            "direct": [py, "server.py"],
+            "meshdev": [py, "-m", "meshdev", "mcp", "server.py"],
+            "watchfiles": [str(BIN / "watchfiles"), "--filter", "python", f"{py} server.py", "."],
+            "mcpmon": [str(BIN / "mcpmon"), "--watch", ".", "--", py, "server.py"],
+        }[self.name]
+
+    def missing(self) -> str | None:
+        """Why this tool cannot run here, or None."""
+        if self.name == "meshdev":
+            return None if importlib.util.find_spec("meshdev") else "meshdev is not importable"
+        if self.name in ("watchfiles", "mcpmon") and not (BIN / self.name).exists():
+            return f"{self.name} is not installed beside {PYTHON} (bash bench/install_tools.sh)"
+        return None
+
+
+DIRECT = Front("direct", "`python server.py`, no reload: the floor")
+FRONTS = [
+    Front("meshdev", "`meshdev mcp server.py`, reload_delay: 50"),
+    Front("watchfiles", "CLI `watchfiles --filter python 'python server.py' .`"),
+    Front("mcpmon", "`mcpmon --watch . -- python server.py` (single server)"),
+]
+
+
+def reset_signals() -> None:
+    """Children of the bench start with default dispositions however the bench was started (a
+    shell's `&` or a CI runner may hand it SIGINT ignored, which every child would inherit).
+    SIGINT gets Python's default handler, which a child sees as SIG_DFL and which keeps Ctrl-C
+    running the clean-ups; SIGTERM gets SIG_DFL."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _sdk() -> SimpleNamespace | None:
+    """The MCP SDK, or None. This file is bench/mcp.py and bench/ comes first on sys.path, so a
+    plain `import mcp` finds this file: look past bench/, and past this module in sys.modules
+    (run.py imports it as `mcp`; it keeps its own reference)."""
+    own = sys.modules.get("mcp")
+    if own is not None and not hasattr(own, "__path__"):
+        del sys.modules["mcp"]
+    saved = sys.path[:]
+    sys.path[:] = [p for p in sys.path if Path(p or os.curdir).resolve() != BENCH]
+    try:
+        from mcp import ClientSession, StdioServerParameters
+        from mcp.client.stdio import stdio_client
+    except ImportError:
+        if own is not None:
+            sys.modules.setdefault("mcp", own)
+        return None
+    finally:
+        sys.path[:] = saved
+    return SimpleNamespace(
+        ClientSession=ClientSession, StdioServerParameters=StdioServerParameters, stdio=stdio_client
+    )
+
+
+# -- a project, a session, and stopping everything it started ---------------------------------
+
+
+@contextlib.contextmanager
+def project() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / ".meshwatch").write_text(MESHWATCH)
+        (root / "server.py").write_text(SERVER)
+        yield root
+
+
+@dataclass
+class Connection:
+    session: Any
+    notes: list[str] = field(default_factory=list)  # notification methods the client received
+    stop: list[str] = field(default_factory=list)  # "needed SIGKILL" when SIGTERM did not do
+
+
+@contextlib.asynccontextmanager
+async def connected(sdk: SimpleNamespace, front: Front, root: Path) -> AsyncIterator[Connection]:
+    """An initialised client session whose server command is `front`'s; afterwards the tool's
+    process group and every server process it started are stopped."""
+    marker = root / "marker.txt"
+    params = sdk.StdioServerParameters(
+        command=front.command()[0],
+        args=front.command()[1:],
+        cwd=str(root),
+        env={**os.environ, "BENCH_MARKER": str(marker), "NO_COLOR": "1"},
+    )
+    notes: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        method = getattr(getattr(message, "root", message), "method", None)
+        if isinstance(method, str):
+            notes.append(method)
+
+    before = _children()
+    pids: set[int] = set()
+    with (root / "stderr.log").open("w") as errlog:
+        try:
+            async with sdk.stdio(params, errlog=errlog) as (read, write):
+                pids = _children() - before  # the tool: in a session of its own (the SDK's)
+                async with sdk.ClientSession(read, write, message_handler=on_message) as session:
+                    connection = Connection(session, notes)
+                    await asyncio.wait_for(session.initialize(), START_TIMEOUT)
+                    try:
+                        yield connection
+                    finally:  # before the SDK's own shutdown, which waits for an exit
+                        connection.stop += _stop(pids, marker)
+        finally:
+            _stop(pids, marker)
+
+
+def _children() -> set[int]:
+    """Pids whose parent is this process (Linux /proc)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+                if int(fields[1]) == os.getpid():
+                    found.add(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _signal_all(pids: Sequence[int], sig: signal.Signals) -> None:
+    for pid in pids:  # its group (the tool's, or a server's own session), then itself
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def _stop(tools: set[int], marker: Path, grace: float = 3.0) -> list[str]:
+    """SIGTERM to the tool's process group, SIGKILL to whatever is left after `grace`, servers
+    in sessions of their own included. Says so when SIGKILL was needed."""
+    pids = sorted(tools | {s.pid for s in stamps(marker)})
+    if not pids:
+        return []
+    _signal_all(sorted(tools), signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.01)
+    left = [p for p in pids if _alive(p)]
+    _signal_all(pids, signal.SIGKILL)
+    return [f"still running {grace:.0f} s after SIGTERM: needed SIGKILL"] if left else []
+
+
+# -- 1. latency -------------------------------------------------------------------------------
+
+
+async def _latency(sdk: SimpleNamespace, front: Front, calls: int) -> list[float]:
+    """`calls` round trips of a tool call returning a constant, in ms, after a warm-up."""
+    with project() as root:
+        async with connected(sdk, front, root) as c:
+            for _ in range(WARMUP):
+                await c.session.call_tool("version", {})
+            times = []
+            for _ in range(calls):
+                started = time.perf_counter()
+                result = await c.session.call_tool("version", {})
+                times.append((time.perf_counter() - started) * 1000)
+                if result.is_error:
+                    raise RuntimeError(f"{front.name}: a call failed: {result}")
+            return times
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest rank."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] if ordered else float("nan")
+
+
+def ms(values: Sequence[float]) -> str:
+    if not values:
+        return "n/a"
+    return f"{median(values):.2f} ms ({min(values):.2f}-{max(values):.2f})"
+
+
+def latency_rows(sdk: SimpleNamespace, fronts: Sequence[Front], rounds: int, calls: int) -> list[str]:
+    tools = [DIRECT, *fronts]
+    per_round: dict[str, list[list[float]]] = {t.name: [] for t in tools}
+    for _ in range(rounds):
+        for tool in tools:
+            per_round[tool.name].append(asyncio.run(_latency(sdk, tool, calls)))
+
+    def p(name: str, q: float) -> list[float]:
+        return [percentile(times, q) for times in per_round[name]]
+
+    def added(name: str, q: float) -> list[float]:
+        return [a - b for a, b in zip(p(name, q), p("direct", q))]
+
+    mesh = median(p("meshdev", 50))
+    lines = [
+        "| tool | setting | p50 per call | p99 per call | added p50 | added p99 | p50 ratio to "
+        "meshdev |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for tool in tools:
+        extra = ("", "") if tool is DIRECT else (ms(added(tool.name, 50)), ms(added(tool.name, 99)))
+        lines.append(
+            f"| {tool.name} | {tool.note} | {ms(p(tool.name, 50))} | {ms(p(tool.name, 99))} | "
+            f"{extra[0]} | {extra[1]} | {median(p(tool.name, 50)) / mesh:.2f}x |"
+        )
+    add50, add99 = median(added("meshdev", 50)), median(added("meshdev", 99))
+    verdict = "within" if add50 < 0.5 else "**over**"
+    return [
+        *lines,
+        "",
+        f"meshdev adds **{add50:.2f} ms** per call at p50 ({verdict} the 0.5 ms target) and "
+        f"{add99:.2f} ms at p99: two more pipe hops, a JSON decode and encode each way, and the "
+        "session's bookkeeping.",
+    ]
+
+
+# -- 2. a reload, seen by a client calling every 20 ms ------------------------------------------
+
+
+@dataclass
+class Reload:
+    failed: int = 0  # calls after the edit that raised or returned an error
+    longest: float = 0.0  # s, the longest call after the edit
+    new_code: float | None = None  # s, edit -> the first answer of the new version
+    list_changed: bool = False
+    stop: list[str] = field(default_factory=list)
+    error: str | None = None  # the session could not even start
+
+
+async def _one_reload(sdk: SimpleNamespace, front: Front) -> Reload:
+    found = Reload()
+    with project() as root:
+        async with connected(sdk, front, root) as c:
+            for _ in range(5):
+                result = await c.session.call_tool("version", {})
+                if result.is_error or _value(result) != 1:
+                    found.error = f"before the edit: {result}"
+                    return found
+            await asyncio.sleep(0.5)  # let the tool's watcher settle before the edit
+            edited = await _call_through_an_edit(c, root, found)
+            if found.new_code is not None:
+                found.new_code -= edited
+            found.list_changed = "notifications/tools/list_changed" in c.notes
+        found.stop = c.stop
+    return found
+
+
+async def _call_through_an_edit(c: Connection, root: Path, found: Reload) -> float:
+    """Calls every EVERY s; the server file is edited after a few. Returns the edit's time."""
+    edited = None
+    for i in range(sys.maxsize):
+        if i == 5:
+            path = root / "server.py"
+            text = path.read_text()
+            edited = time.monotonic()
+            path.write_text(text.replace("VERSION = 1", "VERSION = 2"))
+        started = time.monotonic()
+        try:
+            result = await asyncio.wait_for(c.session.call_tool("version", {}), CALL_TIMEOUT)
+            ok, value = not result.is_error, _value(result)
+        except Exception:  # every failure counts: an error answer, a timeout, a closed session
+            ok, value = False, None
+        now = time.monotonic()
+        if edited is not None:
+            found.longest = max(found.longest, now - started)
+            found.failed += 0 if ok else 1
+            if ok and value == 2 and found.new_code is None:
+                found.new_code = now
+            if found.new_code is not None and now - found.new_code > TAIL:
+                break
+            if found.new_code is None and now - edited > CAP:
+                break
+        await asyncio.sleep(EVERY)
+    assert edited is not None
+    return edited
+
+
+def _value(result: Any) -> object:
+    return (result.structured_content or {}).get("result")
+
+
+def reload_rows(sdk: SimpleNamespace, fronts: Sequence[Front], reloads: int) -> list[str]:
+    found: dict[str, list[Reload]] = {f.name: [] for f in fronts}
+    for _ in range(reloads):
+        for front in fronts:
+            found[front.name].append(asyncio.run(_one_reload(sdk, front)))
+    mesh = median([r.new_code * 1000 for r in found["meshdev"] if r.new_code is not None])
+    lines = [
+        "| tool | setting | failed calls per reload | longest call | edit → new code answering "
+        "| tools/list_changed | ratio to meshdev |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    notes = []
+    for front in fronts:
+        runs = [r for r in found[front.name] if r.error is None]
+        notes += [f"{front.name}: {r.error}" for r in found[front.name] if r.error]
+        stops = sorted({s for r in runs for s in r.stop})
+        notes += [f"{front.name}: {s} ({sum(s in r.stop for r in runs)} of {len(runs)})" for s in stops]
+        failed = [float(r.failed) for r in runs]
+        answered = [r.new_code * 1000 for r in runs if r.new_code is not None]
+        never = len(runs) - len(answered)
+        new_code = _ms0(answered) if answered else "never"
+        if answered and never:
+            new_code += f"; never in {never} of {len(runs)}"
+        ratio = f"{median(answered) / mesh:.2f}x" if answered and never == 0 else ""
+        heard = sum(r.list_changed for r in runs)
+        lines.append(
+            f"| {front.name} | {front.note} | {_count(failed)} | "
+            f"{_ms0([r.longest * 1000 for r in runs])} | {new_code} | {heard} of {len(runs)} | "
+            f"{ratio} |"
+        )
+    return lines + ([""] + [f"- {n}" for n in notes] if notes else [])
+
+
+def _ms0(values: Sequence[float]) -> str:
+    if not values:
+        return "n/a"
+    return f"{median(values):.0f} ms ({min(values):.0f}-{max(values):.0f})"
+
+
+def _count(values: Sequence[float]) -> str:
+    if not values:
+        return "n/a"
+    return f"{median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
+
+
+# -- the section --------------------------------------------------------------------------------
+
+
+def figure_7(reloads: int = 5, rounds: int = 3, calls: int = 500) -> list[str]:
+    lines = [
+        "### 7. MCP front: `meshdev mcp server.py` between a client and its server",
+        "",
+        "A client of the official MCP SDK (`mcp` "
+        f"{_version('mcp')}) and a server of its `MCPServer` class on stdio, from a project "
+        "folder whose `.meshwatch` says reload_delay: 50.",
+        "",
+    ]
+    sdk = _sdk()
+    if sdk is None:
+        return [*lines, f"Skipped: the MCP SDK is not installed beside {PYTHON}.", ""]
+    fronts = [f for f in FRONTS if f.missing() is None]
+    skipped = [f"{f.name} left out: {f.missing()}." for f in FRONTS if f.missing()]
+    if not any(f.name == "meshdev" for f in fronts):
+        return [*lines, *skipped, ""]
+    lines += [
+        f"**Latency per call**: {calls} calls of a tool returning a constant, one after the "
+        f"other, after {WARMUP} of warm-up; {rounds} rounds, tools interleaved. p50 and p99 of "
+        "each round's calls: median of the rounds (min-max); added = that round's figure minus "
+        "the direct one's.",
+        "",
+        *latency_rows(sdk, fronts, rounds, calls),
+        "",
+        f"**A reload, seen by a client calling every {EVERY * 1000:.0f} ms**: the server file is "
+        "edited (VERSION 1 → 2) while the client calls the tool returning VERSION; "
+        f"{reloads} reloads per tool, each in a fresh session, tools interleaved. Failed = calls "
+        f"after the edit that raised or answered an error (a call is abandoned after "
+        f"{CALL_TIMEOUT:.0f} s); longest = the longest call after the edit (held calls "
+        "included); edit → new code = the write to the first answer of VERSION 2, \"never\" "
+        f"if none came within {CAP:.0f} s (the session was lost: every call after failed).",
+        "",
+        *reload_rows(sdk, fronts, reloads),
+    ]
+    if skipped:
+        lines += ["", *skipped]
+    return [*lines, ""]
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def main() -> None:
+    reset_signals()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reloads", type=int, default=5, help="reloads per tool")
+    parser.add_argument("--rounds", type=int, default=3, help="latency rounds")
+    parser.add_argument("--calls", type=int, default=500, help="measured calls per round")
+    args = parser.parse_args()
+    print("\n".join(figure_7(args.reloads, args.rounds, args.calls)))
+
+
+if __name__ == "__main__":
+    main()
