@@ -116,9 +116,8 @@ class Health:
             Event("agent_ready", {"agent": name, "pid": life.pid, "seconds": seconds, "how": how})
         )
         if life.timing is not None:
-            self.emit(
-                Event("reload_timing", _split(name, life.timing, life.started, life.ready_at))
-            )
+            split = _split(name, life.timing, life.started, life.ready_at)
+            self.emit(Event("reload_timing", {**split, **(held or {})}))
         if self._breaker(name).on_ready():
             self.emit(Event("circuit_closed", {"agent": name}))
 
