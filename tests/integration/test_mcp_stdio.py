@@ -186,7 +186,7 @@ def test_a_call_in_flight_when_the_change_lands_finishes_on_the_old_process(proj
             assert await in_flight == 1  # answered by the process that had it
             assert await held == 2  # held during the restart, answered by the new process
             timing = (await c.until("the timing", lambda: c.events("reload_timing")))[0]
-            assert timing["held_calls"] == 1 and 0 < timing["held"] < 10
+            assert timing["held_calls"] >= 1 and 0 < timing["held"] < 10
 
     asyncio.run(scenario())
 
