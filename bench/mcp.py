@@ -139,6 +139,8 @@ def project() -> Iterator[Path]:
 @dataclass
 class Connection:
     session: Any
+    marker: Path
+    startup: float = 0.0  # s, spawning the server command -> its answer to initialize
     notes: list[str] = field(default_factory=list)  # notification methods the client received
     stop: list[str] = field(default_factory=list)  # "needed SIGKILL" when SIGTERM did not do
 
@@ -165,11 +167,13 @@ async def connected(sdk: SimpleNamespace, front: Front, root: Path) -> AsyncIter
     pids: set[int] = set()
     with (root / "stderr.log").open("w") as errlog:
         try:
+            spawned = time.perf_counter()
             async with sdk.stdio(params, errlog=errlog) as (read, write):
                 pids = _children() - before  # the tool: in a session of its own (the SDK's)
                 async with sdk.ClientSession(read, write, message_handler=on_message) as session:
-                    connection = Connection(session, notes)
+                    connection = Connection(session, marker, notes=notes)
                     await asyncio.wait_for(session.initialize(), START_TIMEOUT)
+                    connection.startup = time.perf_counter() - spawned
                     try:
                         yield connection
                     finally:  # before the SDK's own shutdown, which waits for an exit
@@ -224,20 +228,45 @@ def _stop(tools: set[int], marker: Path, grace: float = 3.0) -> list[str]:
 # -- 1. latency -------------------------------------------------------------------------------
 
 
-async def _latency(sdk: SimpleNamespace, front: Front, calls: int) -> list[float]:
-    """`calls` round trips of a tool call returning a constant, in ms, after a warm-up."""
-    with project() as root:
-        async with connected(sdk, front, root) as c:
-            for _ in range(WARMUP):
-                await c.session.call_tool("version", {})
-            times = []
-            for _ in range(calls):
+async def _latency_round(
+    sdk: SimpleNamespace, tools: Sequence[Front], calls: int, notes: list[str]
+) -> tuple[dict[str, list[float]], float | None]:
+    """Every tool's session open at once, then `calls` rounds of one call to each in turn (the
+    order rotating): a tool returning a constant, its round trip in ms. Also the direct server's
+    spawn -> answer to initialize, in ms (the sessions start one after the other)."""
+    times: dict[str, list[float]] = {}
+    startup = None
+    async with contextlib.AsyncExitStack() as stack:
+        open_: list[tuple[Front, Connection]] = []
+        for tool in tools:
+            try:
+                root = stack.enter_context(project())
+                c = await stack.enter_async_context(connected(sdk, tool, root))
+                for _ in range(WARMUP):
+                    await c.session.call_tool("version", {})
+            except Exception as exc:  # a session that broke is a finding, not the end of the run
+                notes.append(f"- {tool.name}: a latency session failed to start: {exc!r}")
+                continue
+            open_.append((tool, c))
+            times[tool.name] = []
+            if tool is DIRECT:
+                startup = c.startup * 1000
+        for i in range(calls):
+            turn = open_[i % len(open_) :] + open_[: i % len(open_)]
+            for tool, c in turn:
+                if tool.name not in times:
+                    continue
                 started = time.perf_counter()
-                result = await c.session.call_tool("version", {})
-                times.append((time.perf_counter() - started) * 1000)
-                if result.is_error:
-                    raise RuntimeError(f"{front.name}: a call failed: {result}")
-            return times
+                try:
+                    result = await c.session.call_tool("version", {})
+                    if result.is_error:
+                        raise RuntimeError(f"an error answer: {result}")
+                except Exception as exc:
+                    notes.append(f"- {tool.name}: call {i} of a latency round failed: {exc!r}")
+                    del times[tool.name]
+                    continue
+                times[tool.name].append((time.perf_counter() - started) * 1000)
+    return times, startup
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -252,18 +281,26 @@ def ms(values: Sequence[float]) -> str:
     return f"{median(values):.2f} ms ({min(values):.2f}-{max(values):.2f})"
 
 
-def latency_rows(sdk: SimpleNamespace, fronts: Sequence[Front], rounds: int, calls: int) -> list[str]:
+def latency_rows(
+    sdk: SimpleNamespace, fronts: Sequence[Front], rounds: int, calls: int, floor: list[float]
+) -> list[str]:
+    """The latency table; `floor` gets the direct sessions' spawn -> initialize answered."""
     tools = [DIRECT, *fronts]
-    per_round: dict[str, list[list[float]]] = {t.name: [] for t in tools}
+    per_round: dict[str, list[list[float] | None]] = {t.name: [] for t in tools}
+    notes: list[str] = []
     for _ in range(rounds):
+        times, startup = asyncio.run(_latency_round(sdk, tools, calls, notes))
         for tool in tools:
-            per_round[tool.name].append(asyncio.run(_latency(sdk, tool, calls)))
+            per_round[tool.name].append(times.get(tool.name))
+        if startup is not None:
+            floor.append(startup)
 
     def p(name: str, q: float) -> list[float]:
-        return [percentile(times, q) for times in per_round[name]]
+        return [percentile(times, q) for times in per_round[name] if times is not None]
 
     def added(name: str, q: float) -> list[float]:
-        return [a - b for a, b in zip(p(name, q), p("direct", q))]
+        pairs = zip(per_round[name], per_round["direct"], strict=True)
+        return [percentile(a, q) - percentile(b, q) for a, b in pairs if a and b]
 
     mesh = median(p("meshdev", 50))
     lines = [
@@ -281,6 +318,7 @@ def latency_rows(sdk: SimpleNamespace, fronts: Sequence[Front], rounds: int, cal
     verdict = "within" if add50 < 0.5 else "**over**"
     return [
         *lines,
+        *(["", *notes] if notes else []),
         "",
         f"meshdev adds **{add50:.2f} ms** per call at p50 ({verdict} the 0.5 ms target) and "
         f"{add99:.2f} ms at p99: two more pipe hops, a JSON decode and encode each way, and the "
@@ -295,6 +333,7 @@ def latency_rows(sdk: SimpleNamespace, fronts: Sequence[Front], rounds: int, cal
 class Reload:
     failed: int = 0  # calls after the edit that raised or returned an error
     longest: float = 0.0  # s, the longest call after the edit
+    new_process: float | None = None  # s, edit -> the first line of a new server process
     new_code: float | None = None  # s, edit -> the first answer of the new version
     list_changed: bool = False
     stop: list[str] = field(default_factory=list)
@@ -311,22 +350,27 @@ async def _one_reload(sdk: SimpleNamespace, front: Front) -> Reload:
                     found.error = f"before the edit: {result}"
                     return found
             await asyncio.sleep(0.5)  # let the tool's watcher settle before the edit
-            edited = await _call_through_an_edit(c, root, found)
+            before = {s.pid for s in stamps(c.marker)}
+            edited, edited_wall = await _call_through_an_edit(c, root, found)
             if found.new_code is not None:
                 found.new_code -= edited
+            new = [s for s in stamps(c.marker) if s.kind == "start" and s.pid not in before]
+            if new:
+                found.new_process = new[0].at - edited_wall
             found.list_changed = "notifications/tools/list_changed" in c.notes
         found.stop = c.stop
     return found
 
 
-async def _call_through_an_edit(c: Connection, root: Path, found: Reload) -> float:
-    """Calls every EVERY s; the server file is edited after a few. Returns the edit's time."""
-    edited = None
+async def _call_through_an_edit(c: Connection, root: Path, found: Reload) -> tuple[float, float]:
+    """Calls every EVERY s; the server file is edited after a few. Returns the edit's time, by
+    the monotonic clock and by the wall clock."""
+    edited, edited_wall = None, 0.0
     for i in range(sys.maxsize):
         if i == 5:
             path = root / "server.py"
             text = path.read_text()
-            edited = time.monotonic()
+            edited, edited_wall = time.monotonic(), time.time()
             path.write_text(text.replace("VERSION = 1", "VERSION = 2"))
         started = time.monotonic()
         try:
@@ -346,43 +390,51 @@ async def _call_through_an_edit(c: Connection, root: Path, found: Reload) -> flo
                 break
         await asyncio.sleep(EVERY)
     assert edited is not None
-    return edited
+    return edited, edited_wall
 
 
 def _value(result: Any) -> object:
     return (result.structured_content or {}).get("result")
 
 
-def reload_rows(sdk: SimpleNamespace, fronts: Sequence[Front], reloads: int) -> list[str]:
+def reload_rows(
+    sdk: SimpleNamespace, fronts: Sequence[Front], reloads: int, floor: Sequence[float]
+) -> list[str]:
     found: dict[str, list[Reload]] = {f.name: [] for f in fronts}
     for _ in range(reloads):
         for front in fronts:
-            found[front.name].append(asyncio.run(_one_reload(sdk, front)))
+            try:
+                found[front.name].append(asyncio.run(_one_reload(sdk, front)))
+            except Exception as exc:  # a session that broke is a finding, not the end of the run
+                found[front.name].append(Reload(error=f"the session failed: {exc!r}"))
     mesh = median([r.new_code * 1000 for r in found["meshdev"] if r.new_code is not None])
     lines = [
-        "| tool | setting | failed calls per reload | longest call | edit → new code answering "
-        "| tools/list_changed | ratio to meshdev |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| tool | setting | failed calls per reload | longest call | edit → new server process "
+        "| edit → new code answering | tools/list_changed | ratio to meshdev |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     notes = []
     for front in fronts:
         runs = [r for r in found[front.name] if r.error is None]
         notes += [f"{front.name}: {r.error}" for r in found[front.name] if r.error]
-        stops = sorted({s for r in runs for s in r.stop})
-        notes += [f"{front.name}: {s} ({sum(s in r.stop for r in runs)} of {len(runs)})" for s in stops]
-        failed = [float(r.failed) for r in runs]
+        for said in sorted({s for r in runs for s in r.stop}):
+            count = sum(said in r.stop for r in runs)
+            notes.append(f"{front.name}: {said} ({count} of {len(runs)} sessions)")
         answered = [r.new_code * 1000 for r in runs if r.new_code is not None]
         never = len(runs) - len(answered)
         new_code = _ms0(answered) if answered else "never"
         if answered and never:
             new_code += f"; never in {never} of {len(runs)}"
         ratio = f"{median(answered) / mesh:.2f}x" if answered and never == 0 else ""
-        heard = sum(r.list_changed for r in runs)
+        processes = [r.new_process * 1000 for r in runs if r.new_process is not None]
         lines.append(
-            f"| {front.name} | {front.note} | {_count(failed)} | "
-            f"{_ms0([r.longest * 1000 for r in runs])} | {new_code} | {heard} of {len(runs)} | "
-            f"{ratio} |"
+            f"| {front.name} | {front.note} | {_count([float(r.failed) for r in runs])} | "
+            f"{_ms0([r.longest * 1000 for r in runs])} | {_ms0(processes)} | {new_code} | "
+            f"{sum(r.list_changed for r in runs)} of {len(runs)} | {ratio} |"
         )
+    lines.append(
+        f"| python server.py | the floor: spawn → answering initialize | | | | {_ms0(floor)} | | |"
+    )
     return lines + ([""] + [f"- {n}" for n in notes] if notes else [])
 
 
@@ -405,8 +457,8 @@ def figure_7(reloads: int = 5, rounds: int = 3, calls: int = 500) -> list[str]:
     lines = [
         "### 7. MCP front: `meshdev mcp server.py` between a client and its server",
         "",
-        "A client of the official MCP SDK (`mcp` "
-        f"{_version('mcp')}) and a server of its `MCPServer` class on stdio, from a project "
+        f"A client of the official MCP SDK (`mcp` {_version('mcp')}: `ClientSession` over "
+        "`stdio_client`) and a server of its `MCPServer` class on stdio, run from a project "
         "folder whose `.meshwatch` says reload_delay: 50.",
         "",
     ]
@@ -417,23 +469,26 @@ def figure_7(reloads: int = 5, rounds: int = 3, calls: int = 500) -> list[str]:
     skipped = [f"{f.name} left out: {f.missing()}." for f in FRONTS if f.missing()]
     if not any(f.name == "meshdev" for f in fronts):
         return [*lines, *skipped, ""]
+    floor: list[float] = []
     lines += [
-        f"**Latency per call**: {calls} calls of a tool returning a constant, one after the "
-        f"other, after {WARMUP} of warm-up; {rounds} rounds, tools interleaved. p50 and p99 of "
-        "each round's calls: median of the rounds (min-max); added = that round's figure minus "
-        "the direct one's.",
+        f"**Added latency per call**: {calls} calls of a tool returning a constant, one after "
+        f"the other, after {WARMUP} of warm-up; {rounds} rounds, tools interleaved. p50 and p99 "
+        "of each round's calls: the median of the rounds (min-max); added = the round's figure "
+        "minus that of the direct session of the same round.",
         "",
-        *latency_rows(sdk, fronts, rounds, calls),
+        *latency_rows(sdk, fronts, rounds, calls, floor),
         "",
         f"**A reload, seen by a client calling every {EVERY * 1000:.0f} ms**: the server file is "
-        "edited (VERSION 1 → 2) while the client calls the tool returning VERSION; "
+        "edited (VERSION 1 → 2) while the client calls the tool that returns VERSION; "
         f"{reloads} reloads per tool, each in a fresh session, tools interleaved. Failed = calls "
-        f"after the edit that raised or answered an error (a call is abandoned after "
-        f"{CALL_TIMEOUT:.0f} s); longest = the longest call after the edit (held calls "
-        "included); edit → new code = the write to the first answer of VERSION 2, \"never\" "
-        f"if none came within {CAP:.0f} s (the session was lost: every call after failed).",
+        "after the edit that raised or answered an error (a call is abandoned after "
+        f"{CALL_TIMEOUT:.0f} s, and counts as failed); longest = the longest call after the "
+        "edit, a held call included; new server process = the edit to the first line of the "
+        "restarted server; new code answering = the edit to the first answer of VERSION 2, "
+        f'"never" if none came within {CAP:.0f} s. A session that is lost fails every later '
+        "call, so its failed count is only that of the calls made until the cap.",
         "",
-        *reload_rows(sdk, fronts, reloads),
+        *reload_rows(sdk, fronts, reloads, floor),
     ]
     if skipped:
         lines += ["", *skipped]

@@ -152,6 +152,7 @@ def mcp(
 def _supervise(console: Console, project: Project, flags: Flags, events: Path | None) -> int:
     """The composition root: real processes, a real watch, the console and the events log, the
     session summary built from the events, and for `meshdev mcp` the front on stdin/stdout."""
+    from meshdev.front.http import HttpFront
     from meshdev.front.stdio import StdioFront
     from meshdev.processes.spawn import SubprocessSpawner
     from meshdev.show.eventlog import EventLog
@@ -175,20 +176,21 @@ def _supervise(console: Console, project: Project, flags: Flags, events: Path | 
         if log is not None:
             log(event)
 
-    own = frozenset({events.resolve()}) if events else frozenset()
     spawner = SubprocessSpawner()
-    options = Options(os.environ, flags, own)
-    front = None
+    options = Options(os.environ, flags, frozenset({events.resolve()} if events else ()))
+    front: StdioFront | HttpFront
     if project.serves_mcp:
         front = StdioFront(project.discovery.agents[0].name, sys.stdout.buffer, console.agent_line)
+    else:
+        front = HttpFront(emit)
     supervisor = Supervisor(
         project, spawner, Watcher, emit, console.agent_line, options, front=front
     )
-    if front is not None:
+    if isinstance(front, StdioFront):
         front.read_client(sys.stdin.buffer, lambda: supervisor.inbox.put(Quit(0)))
     try:
         with console.status_view(lambda: summary.status(time.time(), spawner.memory)):
-            return run(supervisor, None if front else sys.stdin)
+            return run(supervisor, None if project.serves_mcp else sys.stdin)
     finally:
         if log is not None:
             log.close()

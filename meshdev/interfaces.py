@@ -130,6 +130,10 @@ class Front(Protocol):
 
     def server_line(self, agent: str, generation: int, line: bytes) -> None: ...
 
+    def listening(self, agent: str, generation: int, host: str, port: int, actual: int) -> None:
+        """A process listens on `actual` for what its code asked to be `host:port`."""
+        ...
+
 
 class NoFront:
     """For agents nobody stands in front of."""
@@ -153,6 +157,9 @@ class NoFront:
         pass
 
     def server_line(self, agent: str, generation: int, line: bytes) -> None:
+        pass
+
+    def listening(self, agent: str, generation: int, host: str, port: int, actual: int) -> None:
         pass
 
 

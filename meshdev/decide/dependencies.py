@@ -14,6 +14,7 @@ from pathlib import Path
 from meshdev.decide.imports import Closure, ImportScanner, static_closure
 from meshdev.project.discovery import AgentDef
 
+MCP_SDKS = ("mcp", "fastmcp", "mcp_mesh")  # an agent importing one is an MCP server
 _TRACEBACK_FILE = re.compile(r'File "([^"]+)", line \d+')
 
 

@@ -76,6 +76,9 @@ class StdioFront:
             for message in messages:
                 self._apply(self.session.from_server(generation, message))
 
+    def listening(self, agent: str, generation: int, host: str, port: int, actual: int) -> None:
+        pass  # stdio: its ports are its own business
+
     def started(self, handle: AgentHandle) -> bool:
         """True once the client initialised: readiness is then the answer to the replay."""
         if handle.agent != self.agent:

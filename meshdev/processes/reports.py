@@ -12,6 +12,7 @@ from meshdev.runtime import protocol
 from meshdev.sources.messages import (
     AgentReport,
     FilesReport,
+    ListeningReport,
     ReadyReport,
     RestoredReport,
     StateReport,
@@ -37,10 +38,24 @@ def _typed(kind: object, message: dict[str, Any]) -> AgentReport | None:
         return ReadyReport()
     if kind == protocol.RESTORED:
         return RestoredReport(tuple(str(k) for k in _list(message.get("restored"))))
+    if kind == protocol.LISTENING:
+        return _listening(message)
     if isinstance(kind, str) and kind in _STATE_EVENTS:
         fields = {name: message.get(name) for name in protocol.REPORTS[kind]}
         return StateReport(_STATE_EVENTS[kind], fields)
     return None
+
+
+def _listening(message: dict[str, Any]) -> ListeningReport | None:
+    host, port, actual = (message.get(name) for name in protocol.REPORTS[protocol.LISTENING])
+    if not isinstance(host, str) or not all(_port(p) for p in (port, actual)):
+        return None
+    assert isinstance(port, int) and isinstance(actual, int)
+    return ListeningReport(host, port, actual)
+
+
+def _port(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
 
 
 def _list(value: object) -> list[Any]:

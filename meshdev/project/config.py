@@ -30,6 +30,7 @@ class AgentSpec:
     env: tuple[tuple[str, str], ...] = ()
     watch: tuple[str, ...] = ()
     ready_port: int | None = None
+    front: bool | None = None  # None: an MCP server listening on a port is fronted
 
 
 @dataclass(frozen=True)
@@ -312,4 +313,5 @@ _AGENT_KEYS: dict[str, _Reader] = {
     "env": _env,
     "watch": _patterns,
     "ready_port": _port,
+    "front": _boolean,
 }

@@ -26,6 +26,7 @@ class AgentDef:
     watch: tuple[str, ...] = ()
     ready_port: int | None = None
     speaks_mcp: bool = False  # `meshdev mcp`: its stdin and stdout are the MCP client's
+    front: bool | None = None  # meshdev holds its ports across reloads (None: if an MCP server)
 
     @property
     def search_root(self) -> Path:
@@ -204,7 +205,12 @@ def _with_spec(agent: AgentDef, spec: AgentSpec | None) -> AgentDef:
     if spec is None:
         return agent
     return replace(
-        agent, args=spec.args, env=spec.env, watch=spec.watch, ready_port=spec.ready_port
+        agent,
+        args=spec.args,
+        env=spec.env,
+        watch=spec.watch,
+        ready_port=spec.ready_port,
+        front=spec.front,
     )
 
 

@@ -59,6 +59,10 @@ def _connect(values: dict[str, str]) -> None:
     atexit.register(reporter.flush)
     if values[protocol.STATE_FILE]:
         _keep_state(values, reporter)
+    if values[protocol.FRONT] == "http":
+        from meshdev.runtime.ports import move_listeners
+
+        move_listeners(reporter)
 
 
 def _keep_state(values: dict[str, str], reporter: Reporter) -> None:

@@ -21,6 +21,7 @@ STATE_FILE = "MESHDEV_STATE_FILE"  # absent: state is kept in memory only
 STATE_SECRET = "MESHDEV_STATE_SECRET"  # path of the project's secret, never the secret itself
 CHECKPOINT_MS = "MESHDEV_CHECKPOINT_MS"
 STATE_WARN_BYTES = "MESHDEV_STATE_WARN_BYTES"
+FRONT = "MESHDEV_FRONT"  # "http": move listening sockets to private ports (runtime/ports.py)
 
 ALL = (
     AGENT,
@@ -32,6 +33,7 @@ ALL = (
     STATE_SECRET,
     CHECKPOINT_MS,
     STATE_WARN_BYTES,
+    FRONT,
 )
 
 # -- reports: agent -> meshdev ---------------------------------------------------------------------
@@ -41,6 +43,7 @@ READY = "ready"  # the agent called meshdev.ready(): it is serving
 RESTORED = "state"  # the state keys handed over at start
 SAVED = "saved"  # a state save: why ("stop" | "checkpoint"), how many keys, bytes, seconds
 STATE_WARNING = "state_warning"  # something about state the user should know
+LISTENING = "listening"  # the port its code asked for (host, port), and the private one it got
 
 REPORTS = {
     FILES: ("loaded", "opened", "written"),  # each a list of absolute paths
@@ -48,4 +51,5 @@ REPORTS = {
     RESTORED: ("restored",),  # a list of keys
     SAVED: ("reason", "keys", "bytes", "seconds"),
     STATE_WARNING: ("message",),
+    LISTENING: ("host", "port", "actual"),
 }

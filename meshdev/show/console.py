@@ -278,6 +278,10 @@ _RENDERERS: dict[str, _Renderer] = {
     "reload_held": _held,
     "agent_stopped": _stopped,
     "agent_exited": _exited,
+    "port_held": _simple(
+        "{agent}: meshdev holds port {port} across reloads (MCP clients keep their sessions)",
+        "dim",
+    ),
     "draining": _simple("{agent}: {calls} call(s) in flight finish before the restart", "dim"),
     "agent_removed": _simple("{agent}: its file is gone; stopped it", "yellow"),
     "agent_added": _simple("new agent {agent} ({how})", "green"),

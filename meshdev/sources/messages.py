@@ -42,6 +42,16 @@ class RestoredReport:
 
 
 @dataclass(frozen=True)
+class ListeningReport:
+    """The agent listens where its code asked (host, port), really on the private `actual` port
+    (meshdev holds the asked one: see runtime/ports.py)."""
+
+    host: str
+    port: int
+    actual: int
+
+
+@dataclass(frozen=True)
 class StateReport:
     """A state save or a state warning, told as the event `kind` with the agent's own fields."""
 
@@ -49,7 +59,7 @@ class StateReport:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-AgentReport = FilesReport | ReadyReport | RestoredReport | StateReport
+AgentReport = FilesReport | ReadyReport | RestoredReport | ListeningReport | StateReport
 
 
 @dataclass(frozen=True)

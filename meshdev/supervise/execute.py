@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from meshdev.decide.dependencies import Dependencies
+from meshdev.decide.dependencies import MCP_SDKS, Dependencies
 from meshdev.decide.fingerprints import Fingerprints
 from meshdev.decide.reload import Decision
 from meshdev.events import Event, EventSink
@@ -49,7 +49,10 @@ class Executor:
     ) -> None:
         for agent in agents:
             self.prints.remember(self.deps.track(agent))
-            life = self.fleet.start(agent, project, reason, changes)
+            fronted = agent.front
+            if fronted is None:
+                fronted = not agent.speaks_mcp and self.deps.imports_any(agent.name, MCP_SDKS)
+            life = self.fleet.start(agent, project, reason, changes, fronted)
             handle = self.fleet.handle_of(agent.name)
             if life is not None and handle is not None:
                 life.timing = timing

@@ -61,12 +61,14 @@ class Fleet:
         project: Project,
         reason: str,
         changes: Sequence[Path] = (),
-        with_state: bool = True,
+        fronted: bool = False,
     ) -> Life | None:
         self._known.add(agent.name)
         generation = self._generation.get(agent.name, 0) + 1
         self._generation[agent.name] = generation
-        channel = _runtime_env(agent, project, changes, with_state, self._prepared)
+        channel = _runtime_env(agent, project, changes, self._prepared)
+        if fronted:
+            channel[protocol.FRONT] = "http"
         env = {**dict(agent.env), **channel}
         request = SpawnRequest(
             agent.name, generation, agent.script, agent.args, env, project.root, agent.speaks_mcp
@@ -169,7 +171,6 @@ def _runtime_env(
     agent: AgentDef,
     project: Project,
     changes: Sequence[Path],
-    with_state: bool,
     prepared: set[Path],
 ) -> dict[str, str]:
     """How the runtime inside the agent finds meshdev (see runtime/protocol.py)."""
@@ -180,7 +181,7 @@ def _runtime_env(
         protocol.START_INFO: str(_write_start_info(project, agent.name, changes)),
         protocol.GRACE_MS: str(settings.stop_grace_ms),
     }
-    if with_state and settings.preserve_state:
+    if settings.preserve_state:
         store = StateStore(project.private_dir)
         if store.private_dir not in prepared:  # once per run: not I/O at every start
             store.prepare()

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from meshdev._version import __version__
-from meshdev.decide.dependencies import Dependencies
+from meshdev.decide.dependencies import MCP_SDKS, Dependencies
 from meshdev.decide.reload import Decider, Decision
 from meshdev.decide.timers import Rearm, RestartAfterBackoff, Resync, TimerKey, Timers
 from meshdev.events import Event, EventSink
@@ -29,6 +29,7 @@ from meshdev.sources.messages import (
     Exit,
     Files,
     FilesReport,
+    ListeningReport,
     Message,
     Quit,
     ReadyReport,
@@ -43,8 +44,6 @@ from meshdev.supervise.execute import Executor
 from meshdev.supervise.fleet import Fleet
 from meshdev.supervise.health import Health
 from meshdev.supervise.watching import Watching
-
-MCP_SDKS = ("mcp", "fastmcp", "mcp_mesh")
 
 
 @dataclass(frozen=True)
@@ -188,6 +187,8 @@ class Supervisor:
             self.decider.prints.remember(new)
             if new and not self.watching.watches_all({p.parent for p in new}):
                 self.watching.rearm()
+        elif isinstance(report, ListeningReport):
+            self.front.listening(name, generation, report.host, report.port, report.actual)
         elif isinstance(report, RestoredReport):
             self.fleet.restored(name, generation, report.keys)
         elif isinstance(report, ReadyReport):
@@ -261,20 +262,26 @@ class Supervisor:
         self.executor.summarise(decision, self.project)
 
     def _drain(self) -> None:
-        """Handle what stopped agents said last (their final state saves) now, before anything
-        new starts; every other message waits its turn, in order."""
-        later: list[Message] = []
-        while True:
-            try:
-                message = self.inbox.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(message, Report):
-                self._on_report(message)
-            else:
-                later.append(message)
-        for message in later:
-            self.inbox.put(message)
+        _handle_reports_now(self.inbox, self._on_report)
+
+
+def _handle_reports_now(
+    inbox: queue.SimpleQueue[Message], on_report: Callable[[Report], None]
+) -> None:
+    """Handle what stopped agents said last (their final state saves) now, before anything
+    new starts; every other message waits its turn, in order."""
+    later: list[Message] = []
+    while True:
+        try:
+            message = inbox.get_nowait()
+        except queue.Empty:
+            break
+        if isinstance(message, Report):
+            on_report(message)
+        else:
+            later.append(message)
+    for message in later:
+        inbox.put(message)
 
 
 def _started(project: Project) -> Event:

@@ -30,6 +30,9 @@ OUTER = (
     "meshdev.show",
     "meshdev.supervise",
     "meshdev.front.stdio",
+    "meshdev.front.http",
+    "meshdev.front.upstream",
+    "meshdev.front.downstream",
     "meshdev.cli",
 )
 IMPURE = {"subprocess", "signal", "socket", "threading", "watchfiles", "rich", "typer"}
@@ -74,9 +77,15 @@ RULES: dict[str, Rule] = {  # rule: (the modules it binds, the imports it forbid
         lambda target: inside(target, *OUTER) or top(target) in IMPURE,
         True,
     ),
-    # runtime/ runs inside the agent, where SIGTERM must become a normal exit: its own signals.
-    "only processes/ and sources/ run processes, signals, sockets, watchers": (
-        lambda m: not inside(m, "meshdev.processes", "meshdev.sources", "meshdev.runtime"),
+    # runtime/ runs inside the agent, where SIGTERM must become a normal exit and listening
+    # sockets move; front/ holds the ports and pipes MCP clients talk to (its session logic is
+    # pure, by the first rule).
+    "only processes/, sources/ and the front run processes, signals, sockets, watchers": (
+        lambda m: (
+            not inside(
+                m, "meshdev.processes", "meshdev.sources", "meshdev.runtime", "meshdev.front.http"
+            )
+        ),
         lambda target: top(target) in {"subprocess", "signal", "socket", "watchfiles"},
         False,
     ),

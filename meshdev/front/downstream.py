@@ -1,0 +1,105 @@
+"""The client's side of the HTTP front: one connection, request by request (h11)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+
+import h11
+
+from meshdev.front.session import SERVER_FAILED, error
+from meshdev.front.upstream import DROPPED, Headers
+
+
+class Downstream:
+    """The client's side of one connection (h11), request by request."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self.h11 = h11.Connection(h11.SERVER)
+        self.gone = False
+
+    def read_request(self) -> tuple[h11.Request, bytes] | None:
+        request: h11.Request | None = None
+        body = bytearray()
+        while True:
+            event = self.h11.next_event()
+            if event is h11.NEED_DATA:
+                data = self.conn.recv(65536)
+                self.h11.receive_data(data)
+                if not data and request is None:
+                    return None
+            elif isinstance(event, h11.Request):
+                request = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage) and request is not None:
+                return request, bytes(body)
+            elif isinstance(event, h11.ConnectionClosed):
+                return None
+
+    def next_cycle(self) -> bool:
+        if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
+            self.h11.start_next_cycle()
+            return True
+        return False
+
+    def refuse(self, call: dict[str, object] | None, why: str) -> None:
+        if call is not None and "id" in call:
+            answer = error(call["id"], SERVER_FAILED, f"{why}; see meshdev's output")
+            body = json.dumps(answer).encode()
+            self._send_whole(200, [("content-type", "application/json")], body)
+        else:
+            self._send_whole(503, [("content-type", "text/plain")], why.encode())
+
+    def relay(self, response: http.client.HTTPResponse, sid: str | None) -> None:
+        self.start_stream(response, sid)
+        self.pump(response)
+        self.end_stream()
+
+    def start_stream(self, response: http.client.HTTPResponse, sid: str | None) -> None:
+        headers = [(k, v) for k, v in response.getheaders() if k.lower() not in DROPPED]
+        if sid:
+            headers.append(("mcp-session-id", sid))
+        self._send(h11.Response(status_code=response.status, headers=headers))
+
+    def pump(self, response: http.client.HTTPResponse) -> None:
+        while True:
+            chunk = response.read1(65536)
+            if not chunk:
+                return
+            self.send_data(chunk)
+
+    def send_data(self, data: bytes) -> None:
+        self._send(h11.Data(data=data))
+
+    def end_stream(self) -> None:
+        if not self.gone:
+            self._send(h11.EndOfMessage())
+
+    def _send_whole(self, status: int, headers: Headers, body: bytes) -> None:
+        self._send(h11.Response(status_code=status, headers=headers))
+        self._send(h11.Data(data=body))
+        self._send(h11.EndOfMessage())
+
+    def _send(self, event: h11.Event) -> None:
+        data = self.h11.send(event)
+        try:
+            if data:
+                self.conn.sendall(data)
+        except OSError:
+            self.gone = True
+            raise
+
+
+def json_rpc(body: bytes) -> dict[str, object] | None:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def header(headers: Headers, name: str) -> str | None:
+    return next((v for k, v in headers if k == name), None)

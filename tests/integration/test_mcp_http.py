@@ -1,0 +1,172 @@
+"""MCP servers on streamable HTTP under `meshdev start`: a real SDK client keeps its session (and
+its port) through reloads of a real SDK server, with no configuration at all."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from helpers import Meshdev, wait_until, write
+
+pytest.importorskip("mcp")
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+Run = Callable[..., Meshdev]
+SERVER = """
+from mcp.server.mcpserver import MCPServer
+
+VERSION = 1
+server = MCPServer("web")
+
+
+@server.tool()
+def version() -> int:
+    return VERSION
+
+
+if __name__ == "__main__":
+    server.run("streamable-http", host="127.0.0.1", port={port}{options})
+"""
+LIST_CHANGED = "notifications/tools/list_changed"
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def project(tmp_path: Path, options: str = "") -> tuple[Path, int]:
+    port = free_port()
+    write(tmp_path / ".meshwatch", "reload_delay: 50\nstop_grace: 3000\n")
+    script = write(tmp_path / "agents/web.py", SERVER.format(port=port, options=options))
+    return script, port
+
+
+@asynccontextmanager
+async def session_at(port: int, notes: list[str] | None = None) -> AsyncIterator[ClientSession]:
+    async def on_message(message: Any) -> None:
+        method = getattr(getattr(message, "root", message), "method", None)
+        if isinstance(method, str) and notes is not None:
+            notes.append(method)
+
+    url = f"http://127.0.0.1:{port}/mcp"
+    async with (
+        streamable_http_client(url) as streams,
+        ClientSession(streams[0], streams[1], message_handler=on_message) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+async def until_version(session: ClientSession, version: int, failures: list[str]) -> None:
+    """Call every 20 ms until the new code answers; every failure on the way is kept."""
+    with anyio.fail_after(30):
+        while True:
+            try:
+                result = await session.call_tool("version", {})
+                if (result.structured_content or {}).get("result") == version:
+                    return
+            except Exception as exc:  # every failure counts
+                failures.append(repr(exc))
+            await asyncio.sleep(0.02)
+
+
+def bump(script: Path, version: int) -> None:
+    text = script.read_text()
+    script.write_text(text.replace(f"VERSION = {version - 1}", f"VERSION = {version}"))
+
+
+async def poll_through_reloads(
+    script: Path, port: int, reloads: int
+) -> tuple[list[str], list[str]]:
+    """A client calling every 20 ms while the server is edited `reloads` times."""
+    notes: list[str] = []
+    failures: list[str] = []
+    async with session_at(port, notes) as session:
+        for version in range(2, reloads + 2):
+            bump(script, version)
+            await until_version(session, version, failures)
+        with anyio.fail_after(10):
+            while notes.count(LIST_CHANGED) < reloads:
+                await asyncio.sleep(0.02)
+    return failures, notes
+
+
+def test_a_stateful_session_survives_five_reloads_without_a_failed_call(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
+    script, port = project(tmp_path)
+    md = meshdev_run("agents", wait_ready=("web",))
+    md.wait_event("port_held", agent="web", port=port)
+    failures, notes = asyncio.run(poll_through_reloads(script, port, 5))
+    assert failures == []
+    assert notes.count(LIST_CHANGED) == 5, "told on its stream after every reload"
+    assert [e["how"] for e in md.events("agent_ready")][1:] == ["answered initialize"] * 5
+
+
+def test_a_stateless_server_too(tmp_path: Path, meshdev_run: Run) -> None:
+    script, port = project(tmp_path, ", stateless_http=True, json_response=True")
+    meshdev_run("agents", wait_ready=("web",)).wait_event("port_held", port=port)
+
+    async def scenario() -> list[str]:
+        failures: list[str] = []
+        async with session_at(port) as session:
+            for version in (2, 3):
+                bump(script, version)
+                await until_version(session, version, failures)
+        return failures
+
+    assert asyncio.run(scenario()) == []
+
+
+def test_a_crash_at_start_answers_calls_with_an_error_and_a_fix_serves_the_same_session(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
+    script, port = project(tmp_path)
+    md = meshdev_run("agents", wait_ready=("web",))
+    md.wait_event("port_held", port=port)
+    good = script.read_text()
+
+    async def scenario() -> None:
+        async with session_at(port) as session:
+            script.write_text("raise RuntimeError('broken at import')\n" + good)
+            with anyio.fail_after(30):
+                while not md.events("agent_exited"):
+                    await asyncio.sleep(0.05)
+            with anyio.fail_after(10), pytest.raises(MCPError, match="not running"):
+                await session.call_tool("version", {})
+            script.write_text(good.replace("VERSION = 1", "VERSION = 7"))
+            await until_version(session, 7, [])
+
+    asyncio.run(scenario())
+
+
+def test_front_false_leaves_the_port_to_the_agent(tmp_path: Path, meshdev_run: Run) -> None:
+    port = project(tmp_path)[1]
+    write(tmp_path / ".meshwatch", "reload_delay: 50\nagents:\n  web:\n    front: false\n")
+    md = meshdev_run("agents", wait_ready=("web",))
+    wait_until(lambda: port_open(port), f"the agent listening on {port}", context=md.context)
+
+    async def call() -> Any:
+        async with session_at(port) as session:
+            return (await session.call_tool("version", {})).structured_content
+
+    assert asyncio.run(call()) == {"result": 1}
+    assert not md.events("port_held")
