@@ -83,7 +83,7 @@ RULES: dict[str, Rule] = {  # rule: (the modules it binds, the imports it forbid
     "only processes/, sources/ and the front run processes, signals, sockets, watchers": (
         lambda m: (
             not inside(
-                m, "meshdev.processes", "meshdev.sources", "meshdev.runtime", "meshdev.front.http"
+                m, "meshdev.processes", "meshdev.sources", "meshdev.runtime", "meshdev.front"
             )
         ),
         lambda target: top(target) in {"subprocess", "signal", "socket", "watchfiles"},
