@@ -52,6 +52,7 @@ if __name__ == "__main__":
     server.run()
 '''
 WARMUP = 50  # calls before the latency is measured
+BLOCK = 50  # latency: calls to one tool in a row, then the next tool's (the order rotating)
 EVERY = 0.02  # the reload client's pause between calls
 CALL_TIMEOUT = 5.0  # a call not answered by then is abandoned, and counted as failed
 CAP = 10.0  # edit -> new code: past this, "never" (the session was lost)
@@ -231,9 +232,9 @@ def _stop(tools: set[int], marker: Path, grace: float = 3.0) -> list[str]:
 async def _latency_round(
     sdk: SimpleNamespace, tools: Sequence[Front], calls: int, notes: list[str]
 ) -> tuple[dict[str, list[float]], float | None]:
-    """Every tool's session open at once, then `calls` rounds of one call to each in turn (the
-    order rotating): a tool returning a constant, its round trip in ms. Also the direct server's
-    spawn -> answer to initialize, in ms (the sessions start one after the other)."""
+    """Every tool's session open at once, then `calls` calls to each, BLOCK in a row to one tool
+    and then to the next, the order rotating: a tool returning a constant, its round trip in ms.
+    Also the direct server's spawn -> answer to initialize, in ms (sessions start one by one)."""
     times: dict[str, list[float]] = {}
     startup = None
     async with contextlib.AsyncExitStack() as stack:
@@ -251,21 +252,21 @@ async def _latency_round(
             times[tool.name] = []
             if tool is DIRECT:
                 startup = c.startup * 1000
-        for i in range(calls):
-            turn = open_[i % len(open_) :] + open_[: i % len(open_)]
-            for tool, c in turn:
-                if tool.name not in times:
-                    continue
-                started = time.perf_counter()
-                try:
-                    result = await c.session.call_tool("version", {})
-                    if result.is_error:
-                        raise RuntimeError(f"an error answer: {result}")
-                except Exception as exc:
-                    notes.append(f"- {tool.name}: call {i} of a latency round failed: {exc!r}")
-                    del times[tool.name]
-                    continue
-                times[tool.name].append((time.perf_counter() - started) * 1000)
+        for block in range(math.ceil(calls / BLOCK)):
+            for tool, c in open_[block % len(open_) :] + open_[: block % len(open_)]:
+                for i in range(block * BLOCK, min(calls, (block + 1) * BLOCK)):
+                    if tool.name not in times:
+                        break
+                    started = time.perf_counter()
+                    try:
+                        result = await c.session.call_tool("version", {})
+                        if result.is_error:
+                            raise RuntimeError(f"an error answer: {result}")
+                    except Exception as exc:
+                        notes.append(f"- {tool.name}: call {i} of a latency round failed: {exc!r}")
+                        del times[tool.name]
+                        break
+                    times[tool.name].append((time.perf_counter() - started) * 1000)
     return times, startup
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 import idle
+import mcp as mcp_front  # bench/mcp.py (bench/ comes first on sys.path), not the MCP SDK
 import reload
 import scale
 import state
@@ -23,6 +24,7 @@ RESULTS = BENCH / "RESULTS.md"
 
 
 def main() -> None:
+    mcp_front.reset_signals()  # figures must not depend on how the runner was started
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="rounds of interleaved saves")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, shorter idle")
@@ -35,6 +37,7 @@ def main() -> None:
         ("storm", lambda: reload.figure_4(rounds=2 if args.quick else 3)),
         ("scale", scale.figure_5),
         ("state", lambda: state.figure_6(3 if args.quick else 7)),
+        ("mcp front", lambda: mcp_front.figure_7(reloads=rounds, rounds=2 if args.quick else 3)),
     ]
     lines = _header()
     for name, figure in figures:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
+from collections.abc import Callable
 
 import h11
 
-from meshdev.front.session import SERVER_FAILED, error
+from meshdev.front.session import SERVER_FAILED, error, with_list_changed
 from meshdev.front.upstream import DROPPED, Headers
 
 
@@ -52,6 +54,18 @@ class Downstream:
             self._send_whole(200, [("content-type", "application/json")], body)
         else:
             self._send_whole(503, [("content-type", "text/plain")], why.encode())
+
+    def relay_rewritten(
+        self,
+        response: http.client.HTTPResponse,
+        sid: str | None,
+        rewrite: Callable[[bytes], bytes],
+    ) -> None:
+        """A short answer (an initialize result), changed on its way."""
+        body = rewrite(response.read())
+        self.start_stream(response, sid)
+        self.send_data(body)
+        self.end_stream()
 
     def relay(self, response: http.client.HTTPResponse, sid: str | None) -> None:
         self.start_stream(response, sid)
@@ -101,5 +115,50 @@ def json_rpc(body: bytes) -> dict[str, object] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
+def advertised(body: bytes) -> bytes:
+    """An initialize answer (JSON, or one SSE event) with `listChanged` advertised."""
+    if body.lstrip().startswith(b"{"):
+        return _rewritten_json(body)
+    lines = [
+        b"data: " + _rewritten_json(line[6:]) if line.startswith(b"data: ") else line
+        for line in body.split(b"\n")
+    ]
+    return b"\n".join(lines)
+
+
+def _rewritten_json(text: bytes) -> bytes:
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return text
+    result = message.get("result") if isinstance(message, dict) else None
+    if not isinstance(result, dict):
+        return text
+    return json.dumps({**message, "result": with_list_changed(result)}).encode()
+
+
 def header(headers: Headers, name: str) -> str | None:
     return next((v for k, v in headers if k == name), None)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+def accept(listener: socket.socket, serve: Callable[[socket.socket], None]) -> None:
+    """Each client connection on a thread of its own, until the listener closes."""
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()

@@ -23,13 +23,14 @@ from collections.abc import Callable, Sequence
 import h11
 
 from meshdev.events import Event, EventSink
-from meshdev.front.downstream import Downstream, header, json_rpc
+from meshdev.front.downstream import Downstream, accept, advertised, header, json_rpc, listen
 from meshdev.front.upstream import SESSION, Headers, Upstream, forwarded, hang_up
 from meshdev.interfaces import AgentHandle, ReportSink
 from meshdev.sources.messages import ReadyReport
 
 HOLD_SECONDS = 60.0  # the longest a call waits for a process to serve
 PROBE_EVERY = 0.02
+PLAIN_AFTER = 5.0  # answering HTTP, but no MCP at the endpoint, this long: a plain HTTP server
 _LIST_CHANGED = (
     b'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n\n'
 )
@@ -144,52 +145,48 @@ class _Door:
             self._changed.notify_all()
 
     def _probe(self, generation: int) -> None:
-        """Ready = it answered an `initialize` of meshdev's own (its port opens earlier)."""
-        deadline = time.monotonic() + HOLD_SECONDS
-        while time.monotonic() < deadline:
+        """Ready = it answered an `initialize` of meshdev's own (its port opens earlier). A
+        server that answers HTTP but not MCP there for a while is served as plain HTTP."""
+        started = time.monotonic()
+        plain_since: float | None = None
+        while time.monotonic() < started + HOLD_SECONDS:
             with self._changed:
                 if self._current != generation:
                     return
-            if self._up.answers(generation):
-                self._now_serving(generation)
+            status = self._up.answers(generation)
+            if status is not None and status < 300:
+                self._now_serving(generation, mcp=True)
+                return
+            now = time.monotonic()
+            plain_since = plain_since or (now if status is not None else None)
+            if plain_since is not None and now - plain_since >= PLAIN_AFTER:
+                self._now_serving(generation, mcp=False)
                 return
             time.sleep(PROBE_EVERY)
 
-    def _now_serving(self, generation: int) -> None:
+    def _now_serving(self, generation: int, mcp: bool) -> None:
         with self._changed:
             if self._current != generation or self._failure is not None:
                 return
             self._serving = generation
             self._changed.notify_all()
-        self._ready(self.agent, generation)
+        if mcp:
+            self._ready(self.agent, generation)
 
     # -- the public port ---------------------------------------------------------------------
 
     def _open(self, host: str, port: int) -> None:
         if (host, port) in self._listeners:
             return
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        listener = socket.socket(family, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            listener.bind((host, port))
-            listener.listen(128)
+            listener = listen(host, port)
         except OSError as exc:
-            listener.close()
             message = f"{self.agent}: cannot hold port {port} across reloads ({exc})"
             self._emit(Event("warning", {"message": message}))
             return
         self._listeners[(host, port)] = listener
         self._emit(Event("port_held", {"agent": self.agent, "host": host, "port": port}))
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        threading.Thread(target=accept, args=(listener, self._serve), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         client = Downstream(conn)
@@ -263,7 +260,12 @@ class _Door:
         if method == "DELETE" and sid:
             self._up.ended(sid)
         shown = sid if given and sid and given == theirs else given
-        client.relay(response, shown)
+        if call is not None and call.get("method") == "initialize":
+            client.relay_rewritten(response, shown, advertised)
+        else:
+            if call is not None and sid:
+                self._up.remember(sid, call, body)
+            client.relay(response, shown)
         upstream.close()
 
     def _stream(

@@ -239,13 +239,9 @@ class Session:
         return out
 
     def _advertise(self, result: dict[str, Any]) -> dict[str, Any]:
-        """The server's capabilities with `listChanged` on, so that clients listen for it."""
-        capabilities = dict(result.get("capabilities") or {})
-        for kind in _LIST_CHANGED:
-            if isinstance(capabilities.get(kind), dict):
-                capabilities[kind] = {**capabilities[kind], "listChanged": True}
-        self.capabilities = capabilities
-        return {**result, "capabilities": capabilities}
+        advertised = with_list_changed(result)
+        self.capabilities = advertised["capabilities"]
+        return advertised
 
     def _answer_to_server(self, message: Message) -> Out:
         origin = self.from_servers.pop(str(message.get("id")), None)
@@ -282,6 +278,16 @@ class Session:
     def _next_id(self, generation: int, what: str) -> str:
         self._count += 1
         return f"{_OWN}-{generation}-{what}-{self._count}"
+
+
+def with_list_changed(result: dict[str, Any]) -> dict[str, Any]:
+    """An initialize result whose tools, prompts and resources say `listChanged`, so that clients
+    listen for the notifications meshdev sends after a reload."""
+    capabilities = dict(result.get("capabilities") or {})
+    for kind in _LIST_CHANGED:
+        if isinstance(capabilities.get(kind), dict):
+            capabilities[kind] = {**capabilities[kind], "listChanged": True}
+    return {**result, "capabilities": capabilities}
 
 
 def _request_part(message: Message) -> Message:

@@ -39,6 +39,7 @@ class _Session:
 
     initialize: bytes
     ids: dict[int, str] = field(default_factory=dict)  # generation -> the server's session id
+    replayed: dict[str, bytes] = field(default_factory=dict)  # subscriptions, logging level
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -51,15 +52,30 @@ class Upstream:
     def connect(self, generation: int) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.ports[generation], timeout=None)
 
-    def answers(self, generation: int) -> bool:
-        """Does it answer an `initialize` of meshdev's own? (The session it opened is ended.)"""
-        answer = self._post(generation, "POST", _PROBE, None)
-        if answer is not None and answer[1]:
-            self._post(generation, "DELETE", b"", answer[1])
-        return answer is not None
+    def answers(self, generation: int) -> int | None:
+        """The HTTP status of its answer to an `initialize` of meshdev's own (the session it
+        opened is ended), or None while it does not answer at all."""
+        answer = self._request(generation, "POST", _PROBE, None)
+        if answer is not None and answer[0] < 300 and answer[1]:
+            self._request(generation, "DELETE", b"", answer[1])
+        return answer[0] if answer is not None else None
 
     def began(self, sid: str, initialize: bytes, generation: int) -> None:
         self._sessions[sid] = _Session(initialize, {generation: sid})
+
+    def remember(self, sid: str, call: dict[str, object], body: bytes) -> None:
+        """What a new process must be told again after `initialize`, for this session."""
+        session = self._sessions.get(sid)
+        method, params = call.get("method"), call.get("params")
+        uri = params.get("uri") if isinstance(params, dict) else None
+        if session is None:
+            return
+        if method == "resources/subscribe" and isinstance(uri, str):
+            session.replayed[f"subscribe:{uri}"] = body
+        elif method == "resources/unsubscribe" and isinstance(uri, str):
+            session.replayed.pop(f"subscribe:{uri}", None)
+        elif method == "logging/setLevel":
+            session.replayed["level"] = body
 
     def ended(self, sid: str) -> None:
         self._sessions.pop(sid, None)
@@ -74,13 +90,21 @@ class Upstream:
                 answer = self._post(generation, "POST", session.initialize, None)
                 if answer is not None and answer[1]:
                     session.ids[generation] = answer[1]
-                    self._post(generation, "POST", _INITIALIZED, answer[1])
+                    for body in (_INITIALIZED, *session.replayed.values()):
+                        self._post(generation, "POST", body, answer[1])
             return session.ids.get(generation, sid)
 
     def _post(
         self, generation: int, method: str, body: bytes, sid: str | None
     ) -> tuple[int, str | None] | None:
-        """(status, the session id it gave) of a request of meshdev's own; None: no answer."""
+        """(status, the session id it gave) of a request of meshdev's own that succeeded."""
+        answer = self._request(generation, method, body, sid)
+        return answer if answer is not None and answer[0] < 300 else None
+
+    def _request(
+        self, generation: int, method: str, body: bytes, sid: str | None
+    ) -> tuple[int, str | None] | None:
+        """(status, the session id it gave); None when it does not answer."""
         try:
             upstream = self.connect(generation)
             upstream.request(method, self.path, body, mcp_headers(sid))
@@ -89,7 +113,7 @@ class Upstream:
             upstream.close()
         except _FAILED:
             return None
-        return (response.status, response.getheader(SESSION)) if response.status < 300 else None
+        return response.status, response.getheader(SESSION)
 
 
 def hang_up(upstream: http.client.HTTPConnection) -> None:

@@ -100,6 +100,9 @@ async def poll_through_reloads(
     notes: list[str] = []
     failures: list[str] = []
     async with session_at(port, notes) as session:
+        capabilities = session.server_capabilities
+        assert capabilities is not None and capabilities.tools is not None
+        assert capabilities.tools.list_changed, "advertised, so that clients listen"
         for version in range(2, reloads + 2):
             bump(script, version)
             await until_version(session, version, failures)
