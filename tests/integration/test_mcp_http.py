@@ -38,14 +38,6 @@ if __name__ == "__main__":
 LIST_CHANGED = "notifications/tools/list_changed"
 
 
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
