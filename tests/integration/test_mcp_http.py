@@ -13,11 +13,11 @@ from typing import Any
 import anyio
 import pytest
 from helpers import Meshdev, wait_until, write
-
-pytest.importorskip("mcp")
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+
+from meshdev.processes.probe import port_open
 
 Run = Callable[..., Meshdev]
 SERVER = """

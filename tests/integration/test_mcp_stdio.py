@@ -17,11 +17,9 @@ from typing import Any
 import anyio
 import pytest
 from helpers import is_alive, kill_group, write
-
-mcp = pytest.importorskip("mcp")
-from mcp import ClientSession, StdioServerParameters  # noqa: E402
-from mcp.client.stdio import stdio_client  # noqa: E402
-from mcp.shared.exceptions import MCPError  # noqa: E402
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.shared.exceptions import MCPError
 
 SERVER = '''
 import time
