@@ -192,6 +192,7 @@ def _supervise(console: Console, project: Project, flags: Flags, events: Path | 
         with console.status_view(lambda: summary.status(time.time(), spawner.memory)):
             return run(supervisor, None if project.serves_mcp else sys.stdin)
     finally:
+        front.close()
         if log is not None:
             log.close()
 

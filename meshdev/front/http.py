@@ -84,6 +84,9 @@ class HttpFront:
     def server_line(self, agent: str, generation: int, line: bytes) -> None:
         pass
 
+    def close(self) -> None:
+        pass  # its threads end with meshdev; the agents are stopped by then
+
 
 class _Door:
     """One agent's public ports, and the process behind them."""

@@ -3,12 +3,15 @@
 stdout carries only JSON-RPC messages of the protocol; whatever else anybody says goes to stderr.
 Client lines arrive on a thread of their own, server lines on the server process's reader thread:
 both go through one lock into the pure `Session`, so the loop may block (stopping a generation)
-while calls keep being answered and released.
+while calls keep being answered and released. Nothing is written under that lock: each
+destination (the client, each server process) has a queue and a writer thread, so a full pipe
+one way never stops the other way (two big messages crossing would otherwise deadlock).
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,10 +29,10 @@ class StdioFront:
     def __init__(self, agent: str, client: BinaryIO, say: LineSink) -> None:
         self.agent = agent
         self.session = Session(agent)
-        self._client = client
+        self._client = _Writer(lambda data: _write_flush(client, data))
         self._say = say  # to stderr: lines the server wrote on stdout that are not JSON-RPC
         self._report: ReportSink | None = None
-        self._handles: dict[int, AgentHandle] = {}
+        self._handles: dict[int, _Writer] = {}  # generation -> what writes to its stdin
         self._changed = threading.Condition()
         self._holding_since: float | None = None  # when the oldest waiting call arrived
 
@@ -84,7 +87,7 @@ class StdioFront:
         if handle.agent != self.agent:
             return False
         with self._changed:
-            self._handles[handle.generation] = handle
+            self._handles[handle.generation] = _Writer(handle.send)
             self._apply(self.session.started(handle.generation))
             return self.session.initialize is not None
 
@@ -119,7 +122,13 @@ class StdioFront:
     def _ended(self, generation: int, returncode: int | None, asked: bool) -> None:
         with self._changed:
             self._apply(self.session.gone(generation, returncode, asked))
-            self._handles.pop(generation, None)
+            writer = self._handles.pop(generation, None)
+            if writer is not None:
+                writer.close()
+
+    def close(self) -> None:
+        """At the end: the client gets everything already said to it."""
+        self._client.close(wait_seconds=2.0)
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -130,9 +139,9 @@ class StdioFront:
         self._holding_since = (self._holding_since or now) if self.session.held else None
         self._to_client(out.to_client)
         for generation, message in out.to_server:
-            handle = self._handles.get(generation)
-            if handle is not None:
-                handle.send(_encode(message))
+            writer = self._handles.get(generation)
+            if writer is not None:
+                writer.put(_encode(message))
         for generation in out.ready:
             if self._report is not None:
                 ready = ReadyReport(READY_HOW, out.released, round(held_for, 4))
@@ -140,13 +149,39 @@ class StdioFront:
         self._changed.notify_all()
 
     def _to_client(self, messages: list[Message]) -> None:
-        if not messages:
-            return
-        try:
-            self._client.write(b"".join(_encode(m) for m in messages))
-            self._client.flush()
-        except (OSError, ValueError):
-            pass  # the client went away; its end of stdin closing ends meshdev
+        if messages:
+            self._client.put(b"".join(_encode(m) for m in messages))
+
+
+class _Writer:
+    """Writes what it is given, in order, on a thread of its own."""
+
+    def __init__(self, write: Callable[[bytes], object]) -> None:
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._write = write
+        self._thread = threading.Thread(target=self._run, name="meshdev-mcp-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, data: bytes) -> None:
+        self._queue.put(data)
+
+    def close(self, wait_seconds: float = 0.0) -> None:
+        """No more to write; with `wait_seconds`, until what was queued is written."""
+        self._queue.put(None)
+        if wait_seconds:
+            self._thread.join(wait_seconds)
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            self._write(data)
+
+
+def _write_flush(stream: BinaryIO, data: bytes) -> None:
+    try:
+        stream.write(data)
+        stream.flush()
+    except (OSError, ValueError):
+        pass  # the client went away; its end of stdin closing ends meshdev
 
 
 def _decode(line: bytes) -> list[Message] | None:

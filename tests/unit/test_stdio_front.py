@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from dataclasses import dataclass, field
 
 import pytest
+from helpers import wait_until
 
 from meshdev.front import stdio
 from meshdev.front.stdio import StdioFront
@@ -42,14 +44,15 @@ def front() -> tuple[StdioFront, io.BytesIO, FakeServer, list[str]]:
     return f, client, server, said
 
 
-def answers(client: io.BytesIO) -> list[dict[str, object]]:
+def answers(f: StdioFront, client: io.BytesIO) -> list[dict[str, object]]:
+    f.close()  # everything said to the client is written
     return [json.loads(line) for line in client.getvalue().splitlines()]
 
 
 def test_a_line_that_is_not_json_gets_a_parse_error_and_reaches_no_server() -> None:
     f, client, server, _ = front()
     f.client_line(b"hello there\n")
-    assert answers(client) == [
+    assert answers(f, client) == [
         {
             "jsonrpc": "2.0",
             "id": None,
@@ -65,19 +68,35 @@ def test_a_message_too_large_is_refused_without_being_parsed(
     monkeypatch.setattr(stdio, "MAX_MESSAGE_BYTES", 100)
     f, client, server, _ = front()
     f.client_line(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "x" * 200}).encode())
-    assert answers(client)[0]["error"] == {"code": -32700, "message": "not a JSON-RPC message"}
+    assert answers(f, client)[0]["error"] == {"code": -32700, "message": "not a JSON-RPC message"}
     assert server.received == []
 
 
 def test_a_request_reaches_the_server_and_its_answer_the_client() -> None:
     f, client, server, _ = front()
     f.client_line(b'{"jsonrpc":"2.0","id":7,"method":"tools/list"}\n')
+    wait_until(lambda: server.received, "the request written to the server")
     assert json.loads(server.received[0]) == {"jsonrpc": "2.0", "id": 7, "method": "tools/list"}
     f.server_line("server", 1, b'{"jsonrpc":"2.0","id":7,"result":{"tools":[]}}\n')
-    assert answers(client) == [{"jsonrpc": "2.0", "id": 7, "result": {"tools": []}}]
+    assert answers(f, client) == [{"jsonrpc": "2.0", "id": 7, "result": {"tools": []}}]
 
 
 def test_what_the_server_prints_that_is_not_json_rpc_goes_to_stderr_not_to_the_client() -> None:
     f, client, _, said = front()
     f.server_line("server", 1, b"debug: starting up\n")
-    assert said == ["debug: starting up"] and client.getvalue() == b""
+    assert said == ["debug: starting up"] and answers(f, client) == []
+
+
+def test_a_server_that_does_not_read_never_stops_its_answers_from_reaching_the_client() -> None:
+    f, client, server, _ = front()
+    unblock = threading.Event()
+    server.send = lambda data: unblock.wait(10)  # type: ignore[method-assign, assignment, return-value]
+    f.client_line(b'{"jsonrpc":"2.0","id":1,"method":"tools/list"}\n')  # its stdin is full
+    done = threading.Event()
+    note = b'{"jsonrpc":"2.0","method":"notifications/message","params":{"data":"hi"}}\n'
+    threading.Thread(target=lambda: (f.server_line("server", 1, note), done.set())).start()
+    try:
+        assert done.wait(5), "the server's output waited for its full stdin"
+    finally:
+        unblock.set()
+    assert answers(f, client)[0]["method"] == "notifications/message"
