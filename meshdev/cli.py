@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -19,7 +18,6 @@ from meshdev.project.settings import Flags
 from meshdev.show.console import Console
 
 if TYPE_CHECKING:
-    from meshdev.events import Event
     from meshdev.project.statestore import StateStore
 
 # Each command imports what only it needs, inside it: `meshdev --version` or `meshdev reload`
@@ -123,7 +121,7 @@ def start(
             )
         )
         raise typer.Exit(USAGE)
-    raise typer.Exit(_supervise(console, project, flags, events))
+    raise typer.Exit(_run(console, project, flags, events))
 
 
 @app.command()
@@ -146,55 +144,15 @@ def mcp(
     if not project.discovery.agents:
         console.usage_error(UsageError.single(str(script), "not a .py file or a __main__ folder"))
         raise typer.Exit(USAGE)
-    raise typer.Exit(_supervise(console, project, flags, events))
+    raise typer.Exit(_run(console, project, flags, events))
 
 
-def _supervise(console: Console, project: Project, flags: Flags, events: Path | None) -> int:
-    """The composition root: real processes, a real watch, the console and the events log, the
-    session summary built from the events, and for `meshdev mcp` the front on stdin/stdout."""
-    from meshdev.front.http import HttpFront
-    from meshdev.front.stdio import StdioFront
-    from meshdev.processes.spawn import SubprocessSpawner
+def _run(console: Console, project: Project, flags: Flags, events: Path | None) -> int:
+    from meshdev.compose import supervise
     from meshdev.show.eventlog import EventLog
-    from meshdev.show.summary import Summary
-    from meshdev.sources.files import Watcher
-    from meshdev.sources.messages import Quit
-    from meshdev.supervise.loop import Options, Supervisor
-    from meshdev.supervise.run import run
 
     log = _guarded(console, lambda: EventLog(events.resolve())) if events else None
-    console.know_agents(project.discovery.names())
-    summary = Summary()
-
-    def emit(event: Event) -> None:
-        summary(event)
-        if event.kind == "shutdown":
-            event = event.adding(agents=summary.rows())
-        if event.kind in ("agent_added", "agent_started"):
-            console.know_agents([event["agent"]])
-        console.event(event)
-        if log is not None:
-            log(event)
-
-    spawner = SubprocessSpawner()
-    options = Options(os.environ, flags, frozenset({events.resolve()} if events else ()))
-    front: StdioFront | HttpFront
-    if project.serves_mcp:
-        front = StdioFront(project.discovery.agents[0].name, sys.stdout.buffer, console.agent_line)
-    else:
-        front = HttpFront(emit)
-    supervisor = Supervisor(
-        project, spawner, Watcher, emit, console.agent_line, options, front=front
-    )
-    if isinstance(front, StdioFront):
-        front.read_client(sys.stdin.buffer, lambda: supervisor.inbox.put(Quit(0)))
-    try:
-        with console.status_view(lambda: summary.status(time.time(), spawner.memory)):
-            return run(supervisor, None if project.serves_mcp else sys.stdin)
-    finally:
-        front.close()
-        if log is not None:
-            log.close()
+    return supervise(console, project, flags, events, log)
 
 
 @debug_app.command("watches")
