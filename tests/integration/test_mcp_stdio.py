@@ -94,7 +94,9 @@ def project(tmp_path: Path) -> Iterator[Path]:
 
 
 @asynccontextmanager
-async def client(project: Path, roots: list[str] | None = None) -> AsyncIterator[Client]:
+async def client(
+    project: Path, roots: list[str] | None = None, asked: asyncio.Event | None = None
+) -> AsyncIterator[Client]:
     events = project / "events.jsonl"
     script = str(project / "agents/server.py")
     params = StdioServerParameters(
@@ -113,6 +115,9 @@ async def client(project: Path, roots: list[str] | None = None) -> AsyncIterator
     async def list_roots(_: Any) -> Any:
         from mcp import types
 
+        if asked is not None:  # answer slowly, once the test made its change
+            asked.set()
+            await asyncio.sleep(1.0)
         return types.ListRootsResult(roots=[types.Root(uri=u) for u in roots or []])
 
     async with (
@@ -223,6 +228,23 @@ def test_a_server_to_client_request_passes_through(project: Path) -> None:
             save_version(project, 2)
             await c.until("the reload", lambda: c.events("reload"))
             assert await c.call("roots") == "file:///work/a"
+
+    asyncio.run(scenario())
+
+
+def test_a_server_to_client_request_pending_when_the_change_lands_is_answered_to_its_process(
+    project: Path,
+) -> None:
+    async def scenario() -> None:
+        asked = asyncio.Event()
+        async with client(project, roots=["file:///work/b"], asked=asked) as c:
+            call = asyncio.create_task(c.call("roots"))
+            await asked.wait()  # the server asked the client; the client answers in 1 s
+            save_version(project, 2)
+            await c.until("the drain", lambda: c.events("draining"))
+            assert await call == "file:///work/b"  # the answer reached the process that asked
+            await c.until("the new process", lambda: c.events("reload_timing"))
+            assert await c.call("version") == 2
 
     asyncio.run(scenario())
 
