@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 import idle
-import mcp as mcp_front  # bench/mcp.py (bench/ comes first on sys.path), not the MCP SDK
+import mcp_front
 import reload
 import scale
 import state

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import threading
 from collections.abc import Callable
@@ -12,6 +13,8 @@ import h11
 
 from meshdev.front.session import SERVER_FAILED, error, with_list_changed
 from meshdev.front.upstream import DROPPED, Headers
+
+_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 
 
 class Downstream:
@@ -67,10 +70,19 @@ class Downstream:
         self.send_data(body)
         self.end_stream()
 
-    def relay(self, response: http.client.HTTPResponse, sid: str | None) -> None:
+    def relay(
+        self,
+        response: http.client.HTTPResponse,
+        sid: str | None,
+        relabel: Callable[[bytes], bytes] | None = None,
+    ) -> None:
         self.start_stream(response, sid)
-        self.pump(response)
+        streamed = "text/event-stream" in (response.getheader("content-type") or "")
+        self.pump(response, relabel if streamed else None)
         self.end_stream()
+
+    def accepted(self) -> None:
+        self._send_whole(202, [], b"")
 
     def start_stream(self, response: http.client.HTTPResponse, sid: str | None) -> None:
         headers = [(k, v) for k, v in response.getheaders() if k.lower() not in DROPPED]
@@ -78,12 +90,24 @@ class Downstream:
             headers.append(("mcp-session-id", sid))
         self._send(h11.Response(status_code=response.status, headers=headers))
 
-    def pump(self, response: http.client.HTTPResponse) -> None:
-        while True:
-            chunk = response.read1(65536)
-            if not chunk:
-                return
-            self.send_data(chunk)
+    def pump(
+        self, response: http.client.HTTPResponse, relabel: Callable[[bytes], bytes] | None = None
+    ) -> None:
+        """The response's body as it comes; with `relabel`, event by event (an SSE stream)."""
+        pending = b""
+        while chunk := response.read1(65536):
+            if relabel is None:
+                self.send_data(chunk)
+                continue
+            pending += chunk
+            events = []
+            while found := _EVENT_END.search(pending):
+                events.append(relabel(pending[: found.end()]))
+                pending = pending[found.end() :]
+            if events:
+                self.send_data(b"".join(events))
+        if pending:
+            self.send_data(pending)
 
     def send_data(self, data: bytes) -> None:
         self._send(h11.Data(data=data))
@@ -135,6 +159,20 @@ def _rewritten_json(text: bytes) -> bytes:
     if not isinstance(result, dict):
         return text
     return json.dumps({**message, "result": with_list_changed(result)}).encode()
+
+
+def relabel_requests(event: bytes, label: Callable[[object], str]) -> bytes:
+    """One SSE event whose JSON-RPC request (server to client) gets the id `label` gives."""
+    lines = event.split(b"\n")
+    for number, line in enumerate(lines):
+        if not line.startswith(b"data:"):
+            continue
+        end = b"\r" if line.endswith(b"\r") else b""
+        message = json_rpc(line[5:].strip())
+        if message is not None and "method" in message and "id" in message:
+            relabelled = {**message, "id": label(message["id"])}
+            lines[number] = b"data: " + json.dumps(relabelled).encode() + end
+    return b"\n".join(lines)
 
 
 def header(headers: Headers, name: str) -> str | None:

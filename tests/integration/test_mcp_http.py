@@ -21,7 +21,7 @@ from meshdev.processes.probe import port_open
 
 Run = Callable[..., Meshdev]
 SERVER = """
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 VERSION = 1
 server = MCPServer("web")
@@ -30,6 +30,12 @@ server = MCPServer("web")
 @server.tool()
 def version() -> int:
     return VERSION
+
+
+@server.tool()
+async def roots(ctx: Context) -> str:
+    found = await ctx.session.list_roots()
+    return ",".join(str(root.uri) for root in found.roots)
 
 
 if __name__ == "__main__":
@@ -52,16 +58,28 @@ def project(tmp_path: Path, options: str = "") -> tuple[Path, int]:
 
 
 @asynccontextmanager
-async def session_at(port: int, notes: list[str] | None = None) -> AsyncIterator[ClientSession]:
+async def session_at(
+    port: int, notes: list[str] | None = None, asked: asyncio.Event | None = None
+) -> AsyncIterator[ClientSession]:
     async def on_message(message: Any) -> None:
         method = getattr(getattr(message, "root", message), "method", None)
         if isinstance(method, str) and notes is not None:
             notes.append(method)
 
+    async def list_roots(_: Any) -> Any:
+        from mcp import types
+
+        if asked is not None:  # answer slowly, once the test made its change
+            asked.set()
+            await asyncio.sleep(1.0)
+        return types.ListRootsResult(roots=[types.Root(uri="file:///work/h")])
+
     url = f"http://127.0.0.1:{port}/mcp"
     async with (
         streamable_http_client(url) as streams,
-        ClientSession(streams[0], streams[1], message_handler=on_message) as session,
+        ClientSession(
+            streams[0], streams[1], message_handler=on_message, list_roots_callback=list_roots
+        ) as session,
     ):
         await session.initialize()
         yield session
@@ -114,6 +132,28 @@ def test_a_stateful_session_survives_five_reloads_without_a_failed_call(
     assert failures == []
     assert notes.count(LIST_CHANGED) == 5, "told on its stream after every reload"
     assert [e["how"] for e in md.events("agent_ready")][1:] == ["answered initialize"] * 5
+
+
+def test_a_server_to_client_request_pending_when_the_change_lands_reaches_its_process(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
+    script, port = project(tmp_path)
+    md = meshdev_run("agents", wait_ready=("web",))
+    md.wait_event("port_held", port=port)
+
+    async def scenario() -> None:
+        asked = asyncio.Event()
+        async with session_at(port, asked=asked) as session:
+            call = asyncio.create_task(session.call_tool("roots", {}))
+            await asked.wait()  # the server asked the client; the client answers in 1 s
+            bump(script, 2)
+            result = await call
+            assert (result.structured_content or {}).get("result") == "file:///work/h"
+            failures: list[str] = []
+            await until_version(session, 2, failures)
+            assert failures == []
+
+    asyncio.run(scenario())
 
 
 def test_a_stateless_server_too(tmp_path: Path, meshdev_run: Run) -> None:

@@ -32,6 +32,7 @@ OUTER = (
     "meshdev.front.stdio",
     "meshdev.front.http",
     "meshdev.front.upstream",
+    "meshdev.front.door",
     "meshdev.front.downstream",
     "meshdev.cli",
 )

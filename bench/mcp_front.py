@@ -7,7 +7,7 @@ Bench code, not part of the test suite. Every figure runs from a temporary proje
 a `.meshwatch` (reload_delay: 50); the tools are the ones installed beside the interpreter running
 this (bench/.tools/venv under bench/run.sh); a tool that is not installed is left out with a note.
 
-Usage: python bench/mcp.py [--reloads N] [--rounds N] [--calls N]   (or all figures: bench/run.sh)
+Usage: python bench/mcp_front.py [--reloads N] [--rounds N] [--calls N]   (or all figures: bench/run.sh)
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib.util
+import itertools
 import math
 import os
 import signal
@@ -29,7 +30,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from harness import BENCH, median, stamps
+from harness import cpu_seconds, median, stamps
 
 PYTHON = Path(sys.executable)  # not resolved: a venv's python is a link into the base install
 BIN = PYTHON.parent
@@ -117,23 +118,12 @@ def reset_signals() -> None:
 
 
 def _sdk() -> SimpleNamespace | None:
-    """The MCP SDK, or None. This file is bench/mcp.py and bench/ comes first on sys.path, so a
-    plain `import mcp` finds this file: look past bench/, and past this module in sys.modules
-    (run.py imports it as `mcp`; it keeps its own reference)."""
-    own = sys.modules.get("mcp")
-    if own is not None and not hasattr(own, "__path__"):
-        del sys.modules["mcp"]
-    saved = sys.path[:]
-    sys.path[:] = [p for p in sys.path if Path(p or os.curdir).resolve() != BENCH]
+    """The MCP SDK, or None when it is not installed."""
     try:
         from mcp import ClientSession, StdioServerParameters
         from mcp.client.stdio import stdio_client
     except ImportError:
-        if own is not None:
-            sys.modules.setdefault("mcp", own)
         return None
-    finally:
-        sys.path[:] = saved
     return SimpleNamespace(
         ClientSession=ClientSession, StdioServerParameters=StdioServerParameters, stdio=stdio_client
     )
@@ -155,6 +145,7 @@ def project() -> Iterator[Path]:
 class Connection:
     session: Any
     marker: Path
+    tool_pids: set[int]  # the server command's process (the tool's, or the server's itself)
     startup: float = 0.0  # s, spawning the server command -> its answer to initialize
     notes: list[str] = field(default_factory=list)  # notification methods the client received
     stop: list[str] = field(default_factory=list)  # "needed SIGKILL" when SIGTERM did not do
@@ -186,7 +177,7 @@ async def connected(sdk: SimpleNamespace, front: Front, root: Path) -> AsyncIter
             async with sdk.stdio(params, errlog=errlog) as (read, write):
                 pids = _children() - before  # the tool: in a session of its own (the SDK's)
                 async with sdk.ClientSession(read, write, message_handler=on_message) as session:
-                    connection = Connection(session, marker, notes=notes)
+                    connection = Connection(session, marker, pids, notes=notes)
                     await asyncio.wait_for(session.initialize(), START_TIMEOUT)
                     connection.startup = time.perf_counter() - spawned
                     try:
@@ -243,14 +234,22 @@ def _stop(tools: set[int], marker: Path, grace: float = 3.0) -> list[str]:
 # -- 1. latency -------------------------------------------------------------------------------
 
 
+@dataclass
+class LatencyRound:
+    times: dict[str, list[float]] = field(default_factory=dict)  # ms per call, by tool
+    cpu: dict[str, float] = field(default_factory=dict)  # s of CPU of the tool's own process
+    wall: dict[str, float] = field(default_factory=dict)  # s its calls took
+    startup: dict[str, float] = field(default_factory=dict)  # ms, launch -> initialize answered
+
+
 async def _latency_round(
     sdk: SimpleNamespace, tools: Sequence[Front], calls: int, notes: list[str]
-) -> tuple[dict[str, list[float]], float | None]:
+) -> LatencyRound:
     """Every tool's session open at once, then `calls` calls to each, BLOCK in a row to one tool
-    and then to the next, the order rotating: a tool returning a constant, its round trip in ms.
-    Also the direct server's spawn -> answer to initialize, in ms (sessions start one by one)."""
-    times: dict[str, list[float]] = {}
-    startup = None
+    and then to the next, the order rotating: a tool returning a constant, its round trip in ms,
+    and the CPU its own process (not the server) spent over them. Also each one's launch ->
+    answer to initialize (the sessions start one after the other)."""
+    found = LatencyRound()
     async with contextlib.AsyncExitStack() as stack:
         open_: list[tuple[Front, Connection]] = []
         for tool in tools:
@@ -263,25 +262,49 @@ async def _latency_round(
                 notes.append(f"- {tool.name}: a latency session failed to start: {exc!r}")
                 continue
             open_.append((tool, c))
-            times[tool.name] = []
-            if tool is DIRECT:
-                startup = c.startup * 1000
+            found.times[tool.name], found.cpu[tool.name], found.wall[tool.name] = [], 0.0, 0.0
+            found.startup[tool.name] = c.startup * 1000
+        totals = {t.name: (_cpu(c), time.perf_counter()) for t, c in open_}
         for block in range(math.ceil(calls / BLOCK)):
+            count = min(calls, (block + 1) * BLOCK) - block * BLOCK
             for tool, c in open_[block % len(open_) :] + open_[: block % len(open_)]:
-                for i in range(block * BLOCK, min(calls, (block + 1) * BLOCK)):
-                    if tool.name not in times:
-                        break
-                    started = time.perf_counter()
-                    try:
-                        result = await c.session.call_tool("version", {})
-                        if result.is_error:
-                            raise RuntimeError(f"an error answer: {result}")
-                    except Exception as exc:
-                        notes.append(f"- {tool.name}: call {i} of a latency round failed: {exc!r}")
-                        del times[tool.name]
-                        break
-                    times[tool.name].append((time.perf_counter() - started) * 1000)
-    return times, startup
+                if tool.name not in found.times:
+                    continue
+                cpu, started = _cpu(c), time.perf_counter()
+                try:
+                    found.times[tool.name] += await _calls(c, count)
+                except Exception as exc:
+                    notes.append(f"- {tool.name}: a call of a latency round failed: {exc!r}")
+                    del found.times[tool.name]
+                    continue
+                found.cpu[tool.name] += _cpu(c) - cpu
+                found.wall[tool.name] += time.perf_counter() - started
+        for tool, c in open_:  # less what it spends when not called (its watch, its loop)
+            if tool.name in found.times:
+                cpu, wall = (
+                    _cpu(c) - totals[tool.name][0],
+                    time.perf_counter() - totals[tool.name][1],
+                )
+                own_cpu, own_wall = found.cpu[tool.name], found.wall[tool.name]
+                idle = (cpu - own_cpu) / (wall - own_wall) if wall > own_wall else 0.0
+                found.cpu[tool.name] = max(0.0, own_cpu - idle * own_wall)
+    return found
+
+
+def _cpu(c: Connection) -> float:
+    """CPU seconds of the server command's process (the tool's), the server's own excluded."""
+    return sum(cpu_seconds(p) for p in c.tool_pids if _alive(p))
+
+
+async def _calls(c: Connection, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        result = await c.session.call_tool("version", {})
+        times.append((time.perf_counter() - started) * 1000)
+        if result.is_error:
+            raise RuntimeError(f"an error answer: {result}")
+    return times
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -302,13 +325,22 @@ def latency_rows(
     """The latency table; `floor` gets the direct sessions' spawn -> initialize answered."""
     tools = [DIRECT, *fronts]
     per_round: dict[str, list[list[float] | None]] = {t.name: [] for t in tools}
+    cpu: dict[str, list[float]] = {t.name: [] for t in tools}  # us per call, by round
+    launch: dict[str, list[float]] = {t.name: [] for t in tools}  # ms, by round
     notes: list[str] = []
     for _ in range(rounds):
-        times, startup = asyncio.run(_latency_round(sdk, tools, calls, notes))
+        try:
+            found = asyncio.run(_latency_round(sdk, tools, calls, notes))
+        except Exception as exc:  # a round that broke is a finding, not the end of the run
+            notes.append(f"- a latency round failed: {exc!r}")
+            found = LatencyRound()
         for tool in tools:
-            per_round[tool.name].append(times.get(tool.name))
-        if startup is not None:
-            floor.append(startup)
+            per_round[tool.name].append(found.times.get(tool.name))
+            if found.times.get(tool.name):
+                cpu[tool.name].append(found.cpu[tool.name] / calls * 1e6)
+            if tool.name in found.startup:
+                launch[tool.name].append(found.startup[tool.name])
+    floor.extend(launch["direct"])
 
     def p(name: str, q: float) -> list[float]:
         return [percentile(times, q) for times in per_round[name] if times is not None]
@@ -320,25 +352,42 @@ def latency_rows(
     mesh = median(p("meshdev", 50))
     lines = [
         "| tool | between client and server | p50 per call | p99 per call | added p50 "
-        "| added p99 | p50 ratio to meshdev |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| added p99 | its own CPU per call | p50 ratio to meshdev "
+        "| launch → initialize answered |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for tool in tools:
-        extra = ("", "") if tool is DIRECT else (ms(added(tool.name, 50)), ms(added(tool.name, 99)))
+        extra = ["", "", ""]
+        if tool is not DIRECT:
+            extra = [ms(added(tool.name, 50)), ms(added(tool.name, 99)), _us(cpu[tool.name])]
         lines.append(
             f"| {tool.name} | {tool.path} | {ms(p(tool.name, 50))} | {ms(p(tool.name, 99))} | "
-            f"{extra[0]} | {extra[1]} | {median(p(tool.name, 50)) / mesh:.2f}x |"
+            f"{' | '.join(extra)} | {median(p(tool.name, 50)) / mesh:.2f}x | "
+            f"{_ms0(launch[tool.name])} |"
         )
     add50, add99 = median(added("meshdev", 50)), median(added("meshdev", 99))
     verdict = "within" if add50 < 0.5 else "**over**"
+    control = ""
+    if "watchfiles" in per_round:
+        control = (
+            " The watchfiles row, the same path as direct, is what this machine's noise alone "
+            f"adds: {median(added('watchfiles', 50)):.2f} ms at p50."
+        )
     return [
         *lines,
         *(["", *notes] if notes else []),
         "",
         f"meshdev adds **{add50:.2f} ms** per call at p50 ({verdict} the 0.5 ms target) and "
-        f"{add99:.2f} ms at p99: two more pipe hops, a JSON decode and encode each way, and the "
-        "session's bookkeeping.",
+        f"{add99:.2f} ms at p99; its process spends {median(cpu['meshdev']):.0f} µs of CPU per "
+        "call, both ways: reading, decoding, tracking, encoding and writing each message, on "
+        f"threads that hand it on to each other.{control}",
     ]
+
+
+def _us(values: Sequence[float]) -> str:
+    if not values:
+        return "n/a"
+    return f"{median(values):.0f} µs ({min(values):.0f}-{max(values):.0f})"
 
 
 # -- 2. a reload, seen by a client calling every 20 ms ------------------------------------------
@@ -365,7 +414,7 @@ async def _one_reload(sdk: SimpleNamespace, front: Front) -> Reload:
                 if result.is_error or _value(result) != 1:
                     found.error = f"before the edit: {result}"
                     return found
-            await asyncio.sleep(0.5)  # let the tool's watcher settle before the edit
+            await asyncio.sleep(0.2)  # the watchers started before the server answered
             before = {s.pid for s in stamps(c.marker)}
             edited, edited_wall = await _call_through_an_edit(c, root, found)
             if found.new_code is not None:
@@ -382,7 +431,7 @@ async def _call_through_an_edit(c: Connection, root: Path, found: Reload) -> tup
     """Calls every EVERY s; the server file is edited after a few. Returns the edit's time, by
     the monotonic clock and by the wall clock."""
     edited, edited_wall = None, 0.0
-    for i in range(sys.maxsize):
+    for i in itertools.count():
         if i == 5:
             path = root / "server.py"
             text = path.read_text()
@@ -449,7 +498,8 @@ def reload_rows(
         for said in sorted({s for r in runs for s in r.stop}):
             count = sum(said in r.stop for r in runs)
             notes.append(f"{front.name}: {said} ({count} of {len(runs)} sessions)")
-        for said, count in Counter(r.first_failure for r in runs if r.first_failure).items():
+        firsts = Counter(r.first_failure for r in runs if r.first_failure)
+        for said, count in firsts.most_common():
             notes.append(
                 f"{front.name}, first failed call of a reload: `{said}` ({count} of {len(runs)})"
             )
@@ -499,42 +549,49 @@ def _count(values: Sequence[float]) -> str:
 
 
 def figure_7(reloads: int = 5, rounds: int = 3, calls: int = 500) -> list[str]:
-    lines = [
-        "### 7. MCP front: `meshdev mcp server.py` between a client and its server",
-        "",
+    lines = ["### 7. MCP front: `meshdev mcp server.py` between a client and its server", ""]
+    sdk = _sdk()
+    if sdk is None:
+        return [*lines, f"Skipped: the MCP SDK (`mcp`) is not installed beside {PYTHON}.", ""]
+    lines += [
         f"A client of the official MCP SDK (`mcp` {_version('mcp')}: `ClientSession` over "
         "`stdio_client`) and a server of its `MCPServer` class on stdio, run from a project "
         "folder whose `.meshwatch` says reload_delay: 50.",
         "",
     ]
-    sdk = _sdk()
-    if sdk is None:
-        return [*lines, f"Skipped: the MCP SDK is not installed beside {PYTHON}.", ""]
     fronts = [f for f in FRONTS if f.missing() is None]
     skipped = [f"{f.name} left out: {f.missing()}." for f in FRONTS if f.missing()]
     if not any(f.name == "meshdev" for f in fronts):
         return [*lines, *skipped, ""]
     floor: list[float] = []
-    lines += [
-        f"**Added latency per call**: {calls} calls of a tool returning a constant, one after "
-        f"the other, after {WARMUP} of warm-up; {rounds} rounds, tools interleaved. p50 and p99 "
-        "of each round's calls: the median of the rounds (min-max); added = the round's figure "
-        "minus that of the direct session of the same round.",
-        "",
-        *latency_rows(sdk, fronts, rounds, calls, floor),
-        "",
-        f"**A reload, seen by a client calling every {EVERY * 1000:.0f} ms**: the server file is "
-        "edited (VERSION 1 → 2) while the client calls the tool that returns VERSION; "
-        f"{reloads} reloads per tool, each in a fresh session, tools interleaved. Failed = calls "
-        "after the edit that raised or answered an error (a call is abandoned after "
-        f"{CALL_TIMEOUT:.0f} s, and counts as failed); longest = the longest call after the "
-        "edit, a held call included; new server process = the edit to the first line of the "
-        "restarted server; new code answering = the edit to the first answer of VERSION 2, "
-        f'"never" if none came within {CAP:.0f} s. A session that is lost fails every later '
-        "call, so its failed count is only that of the calls made until the cap.",
-        "",
-        *reload_rows(sdk, fronts, reloads, floor),
-    ]
+    if rounds and calls:
+        lines += [
+            f"**Added latency per call**: {calls} calls of a tool returning a constant, after "
+            f"{WARMUP} of warm-up, in {rounds} rounds. In a round every tool's session is open at "
+            f"once and gets {BLOCK} calls in a row, one after the other, then the next tool, the "
+            "order rotating. p50 and p99 of each round's calls: the median of the rounds "
+            "(min-max); added = the round's figure minus the direct session's; its own CPU = "
+            "the CPU time of the process the client started (the tool, not the server) over its "
+            "calls, less what it spends between them; launch = from spawning the server command "
+            "to the answer to the client's initialize.",
+            "",
+            *latency_rows(sdk, fronts, rounds, calls, floor),
+            "",
+        ]
+    if reloads:
+        lines += [
+            f"**A reload, seen by a client calling every {EVERY * 1000:.0f} ms**: the server file "
+            "is edited (VERSION 1 → 2) while the client calls the tool that returns VERSION; "
+            f"{reloads} reloads per tool, each in a fresh session, tools interleaved. Failed = "
+            "calls after the edit that raised or answered an error (a call is abandoned after "
+            f"{CALL_TIMEOUT:.0f} s, and counts as failed); longest = the longest call after the "
+            "edit, a held call included; new server process = the edit to the first line of the "
+            "restarted server; new code answering = the edit to the first answer of VERSION 2, "
+            f'"never" if none came within {CAP:.0f} s. A session that is lost fails every later '
+            "call, so its failed count is only that of the calls made until the cap.",
+            "",
+            *reload_rows(sdk, fronts, reloads, floor),
+        ]
     if skipped:
         lines += ["", *skipped]
     return [*lines, ""]
