@@ -7,7 +7,7 @@ Bench code, not part of the test suite. Every figure runs from a temporary proje
 a `.meshwatch` (reload_delay: 50); the tools are the ones installed beside the interpreter running
 this (bench/.tools/venv under bench/run.sh); a tool that is not installed is left out with a note.
 
-Usage: python bench/mcp_front.py [--reloads N] [--rounds N] [--calls N]   (or all figures: bench/run.sh)
+Usage: python bench/mcp_front.py [--reloads N] [--rounds N] [--calls N]  (all: bench/run.sh)
 """
 
 from __future__ import annotations
