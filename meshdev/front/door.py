@@ -29,7 +29,7 @@ class Door:
         self,
         agent: str,
         emit: EventSink,
-        ready: Callable[[str, int], None],
+        ready: Callable[[str, int, int, float], None],
         serve: Callable[[Door, socket.socket], None],
     ) -> None:
         self.agent = agent
@@ -46,6 +46,9 @@ class Door:
         self._busy: dict[int, int] = {}  # generation -> calls in flight
         self._streams: dict[int, set[http.client.HTTPConnection]] = {}  # open GETs
         self._listeners: dict[tuple[str, int], socket.socket] = {}
+        self._waiting: dict[object, float] = {}  # calls waiting for a process -> since when
+        self._cancelled: set[object] = set()
+        self.kinds: set[str] = {"tools"}  # what the server lists: tools, prompts, resources
 
     # -- the processes' lives ----------------------------------------------------------------
 
@@ -115,9 +118,13 @@ class Door:
             if self._current != generation or self.failure is not None:
                 return
             self._serving = generation
+            now = time.monotonic()
+            held = [
+                now - since for call, since in self._waiting.items() if call not in self._cancelled
+            ]
             self._changed.notify_all()
         if mcp:
-            self._ready(self.agent, generation)
+            self._ready(self.agent, generation, len(held), round(max(held, default=0.0), 4))
 
     # -- the public port ---------------------------------------------------------------------
 
@@ -152,13 +159,32 @@ class Door:
         with self._changed:
             self._streams.setdefault(generation, set()).add(upstream)
 
-    def wait_serving(self) -> int | None:
+    def wait_serving(self, call: object = None) -> int | None:
+        """The process to send to, once one serves; None when none can (see `failure`) or the
+        client cancelled this call (`call`: its (session, id)) meanwhile."""
         deadline = time.monotonic() + HOLD_SECONDS
+        token = call if call is not None else object()
         with self._changed:
-            while self._serving is None and self.failure is None:
+            if self._serving is None and self.failure is None:
+                self._waiting[token] = time.monotonic()
+            while self._serving is None and self.failure is None and token not in self._cancelled:
                 if not self._changed.wait(max(0.0, deadline - time.monotonic())):
-                    return None
+                    break
+            self._waiting.pop(token, None)
+            if token in self._cancelled:
+                self._cancelled.discard(token)
+                return None
             return self._serving
+
+    def cancel(self, call: object) -> bool:
+        """The client cancelled a call: True when it was waiting here (it never reaches a
+        process, and nothing is to be forwarded)."""
+        with self._changed:
+            if call not in self._waiting:
+                return False
+            self._cancelled.add(call)
+            self._changed.notify_all()
+            return True
 
     def relabel(self, generation: int) -> Callable[[bytes], bytes]:
         """Server-to-client requests get ids of meshdev's own: two processes never collide."""

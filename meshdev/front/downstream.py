@@ -81,6 +81,19 @@ class Downstream:
         self.pump(response, relabel if streamed else None)
         self.end_stream()
 
+    def broken_off(self, call: dict[str, object] | None, why: str) -> None:
+        """The answer stopped half-way: end it with an error for the call (a last SSE event),
+        or close the connection when the client's side is what failed."""
+        if self.gone:
+            return
+        if self.h11.our_state is h11.SEND_RESPONSE:  # nothing sent yet: a whole answer
+            self.refuse(call, why)
+            return
+        if call is not None and "id" in call:
+            answer = error(call["id"], SERVER_FAILED, f"{why}; see meshdev's output")
+            self.send_data(b"event: message\ndata: " + json.dumps(answer).encode() + b"\n\n")
+        self.end_stream()
+
     def accepted(self) -> None:
         self._send_whole(202, [], b"")
 
@@ -148,6 +161,22 @@ def advertised(body: bytes) -> bytes:
         for line in body.split(b"\n")
     ]
     return b"\n".join(lines)
+
+
+def listed(answer: bytes) -> set[str]:
+    """Which of tools, prompts and resources an initialize answer (JSON or SSE) offers."""
+    payloads = (
+        [answer]
+        if answer.lstrip().startswith(b"{")
+        else [line[6:] for line in answer.split(b"\n") if line.startswith(b"data: ")]
+    )
+    for payload in payloads:
+        message = json_rpc(payload.strip())
+        result = message.get("result") if message else None
+        capabilities = result.get("capabilities") if isinstance(result, dict) else None
+        if isinstance(capabilities, dict):
+            return {k for k in ("tools", "prompts", "resources") if k in capabilities}
+    return set()
 
 
 def _rewritten_json(text: bytes) -> bytes:

@@ -28,14 +28,11 @@ from meshdev.front.downstream import (
     advertised,
     header,
     json_rpc,
+    listed,
 )
 from meshdev.front.upstream import SESSION, Headers, forwarded
 from meshdev.interfaces import AgentHandle, ReportSink
 from meshdev.sources.messages import ReadyReport
-
-_LIST_CHANGED = (
-    b'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n\n'
-)
 
 
 class HttpFront:
@@ -52,9 +49,9 @@ class HttpFront:
             self._doors[agent] = Door(agent, self._emit, self._ready, serve)
         return self._doors[agent]
 
-    def _ready(self, agent: str, generation: int) -> None:
+    def _ready(self, agent: str, generation: int, held: int, longest: float) -> None:
         if self._report is not None:
-            self._report(agent, generation, ReadyReport("answered initialize"))
+            self._report(agent, generation, ReadyReport("answered initialize", held, longest))
 
     def listening(self, agent: str, generation: int, host: str, port: int, actual: int) -> None:
         self._door(agent).listening(generation, host, port, actual)
@@ -113,11 +110,17 @@ def _handle(door: Door, client: Downstream, request: h11.Request, body: bytes) -
     if call is not None and origin is not None:  # to the process that asked, even stopping
         _answer_back(door, client, request, headers, call, origin)
         return
-    generation = door.wait_serving()
-    if generation is None:
-        client.refuse(call, door.failure or "the MCP server is not running")
-        return
     sid = header(headers, SESSION)
+    if call is not None and call.get("method") == "notifications/cancelled":
+        params = call.get("params")
+        if isinstance(params, dict) and door.cancel((sid, str(params.get("requestId")))):
+            client.accepted()  # the call it cancels never reached a process
+            return
+    waiting = (sid, str(call["id"])) if call is not None and "id" in call else None
+    generation = door.wait_serving(waiting)
+    if generation is None:
+        client.refuse(call, door.failure or "the call was cancelled, or no process serves")
+        return
     if method == "GET" and sid is not None:
         _stream(door, client, target, headers, sid, generation)
         return
@@ -159,7 +162,7 @@ def _forward(
     try:
         upstream.request(method, target, body, forwarded(headers, theirs))
         response = upstream.getresponse()
-    except OSError:
+    except (OSError, http.client.HTTPException):
         upstream.close()
         client.refuse(call, "the MCP server stopped before it answered")
         return
@@ -169,13 +172,17 @@ def _forward(
     if method == "DELETE" and sid:
         door.up.ended(sid)
     shown = sid if given and sid and given == theirs else given
-    if call is not None and call.get("method") == "initialize":
-        client.relay_rewritten(response, shown, advertised)
-    else:
-        if call is not None and sid:
-            door.up.remember(sid, call, body)
-        client.relay(response, shown, door.relabel(generation))
-    upstream.close()
+    try:
+        if call is not None and call.get("method") == "initialize":
+            client.relay_rewritten(response, shown, lambda body: _learn(door, advertised(body)))
+        else:
+            if call is not None and sid:
+                door.up.remember(sid, call, body)
+            client.relay(response, shown, door.relabel(generation))
+    except (OSError, http.client.HTTPException):  # it died while answering
+        client.broken_off(call, "the MCP server exited while it answered; meshdev restarts it")
+    finally:
+        upstream.close()
 
 
 def _stream(
@@ -197,7 +204,7 @@ def _stream(
                 client.start_stream(response, sid)
                 first = False
             else:
-                client.send_data(_LIST_CHANGED)
+                client.send_data(_list_changed(door.kinds))
             client.pump(response, door.relabel(generation))
         except (OSError, http.client.HTTPException):
             pass
@@ -210,6 +217,21 @@ def _stream(
             client.end_stream()
             return
         generation = next_generation
+
+
+def _learn(door: Door, answer: bytes) -> bytes:
+    """What the server lists (tools, prompts, resources), from its initialize answer."""
+    door.kinds = listed(answer) or door.kinds
+    return answer
+
+
+def _list_changed(kinds: set[str]) -> bytes:
+    """The SSE events that tell the client to list again what the server offers."""
+    return b"".join(
+        b'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/%s/list_changed"}\n\n'
+        % kind.encode()
+        for kind in sorted(kinds)
+    )
 
 
 def _is_answer(call: dict[str, object]) -> bool:
