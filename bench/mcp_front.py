@@ -1,7 +1,8 @@
 """Figure 7: the MCP front. A real MCP client (the official SDK) against a real MCP server (the
 SDK's own server class) on stdio, directly and through `meshdev mcp server.py`: the latency each
 call pays for going through meshdev, and what a client calling every 20 ms sees of a reload —
-meshdev beside the watchfiles CLI and mcpmon, which restart the server under the same pipes.
+meshdev beside the watchfiles CLI and mcpmon, which restart the server under the same pipes, and
+mcpmon's gateway, which relays to a server of its own.
 
 Bench code, not part of the test suite. Every figure runs from a temporary project folder holding
 a `.meshwatch` (reload_delay: 50); the tools are the ones installed beside the interpreter running
@@ -23,7 +24,6 @@ import signal
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,9 +57,13 @@ WARMUP = 50  # calls before the latency is measured
 BLOCK = 50  # latency: calls to one tool in a row, then the next tool's (the order rotating)
 EVERY = 0.02  # the reload client's pause between calls
 CALL_TIMEOUT = 5.0  # a call not answered by then is abandoned, and counted as failed
-CAP = 8.0  # edit -> new code: past this, "never" (a server starts in ~1.5 s here)
+CAP = 6.0  # edit -> new code: past this, "never" (a server starts in ~1.5 s here)
 TAIL = 0.3  # calls go on this long after the new code answered: failures after it count too
 START_TIMEOUT = 30.0
+LIST_CHANGED = "notifications/tools/list_changed"
+# mcpmon's gateway mode: its config file, one server. With one server its tools keep their names
+# (with two or more they become `server::version`); it watches `watch:` for `extensions:`.
+GATEWAY = f"servers:\n  server:\n    command: '{PYTHON}'\n    args: [server.py]\n    watch: .\n"
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class Front:
     name: str
     note: str  # its setting, for the reload
     path: str  # what stands between client and server, for the latency
+    files: tuple[tuple[str, str], ...] = ()  # (name, text) written into its project folder
 
     def command(self) -> list[str]:
         py = str(PYTHON)
@@ -77,14 +82,16 @@ class Front:
             "meshdev": [py, "-m", "meshdev", "mcp", "server.py"],
             "watchfiles": [str(BIN / "watchfiles"), "--filter", "python", f"{py} server.py", "."],
             "mcpmon": [str(BIN / "mcpmon"), "--watch", ".", "--", py, "server.py"],
+            "mcpmon gateway": [str(BIN / "mcpmon"), "--config", ".mcpmon.yaml"],
         }[self.name]
 
     def missing(self) -> str | None:
         """Why this tool cannot run here, or None."""
         if self.name == "meshdev":
             return None if importlib.util.find_spec("meshdev") else "meshdev is not importable"
-        if self.name in ("watchfiles", "mcpmon") and not (BIN / self.name).exists():
-            return f"{self.name} is not installed beside {PYTHON} (bash bench/install_tools.sh)"
+        tool = Path(self.command()[0])
+        if not tool.exists():
+            return f"{tool.name} is not installed beside {PYTHON} (bash bench/install_tools.sh)"
         return None
 
 
@@ -104,6 +111,13 @@ FRONTS = [
         "mcpmon",
         "`mcpmon --watch . -- python server.py` (single server)",
         "stdin inherited; stdout relayed line by line by a thread",
+    ),
+    Front(
+        "mcpmon gateway",
+        "`mcpmon --config .mcpmon.yaml` (gateway mode), one server: `python server.py`, watch: .",
+        "a client and server of its own: initialize answered by itself, one request at a time, "
+        "its stdin read by a thread and polled every 10 ms",
+        files=((".mcpmon.yaml", GATEWAY),),
     ),
 ]
 
@@ -133,11 +147,11 @@ def _sdk() -> SimpleNamespace | None:
 
 
 @contextlib.contextmanager
-def project() -> Iterator[Path]:
+def project(front: Front) -> Iterator[Path]:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        (root / ".meshwatch").write_text(MESHWATCH)
-        (root / "server.py").write_text(SERVER)
+        for name, text in ((".meshwatch", MESHWATCH), ("server.py", SERVER), *front.files):
+            (root / name).write_text(text)
         yield root
 
 
@@ -254,7 +268,7 @@ async def _latency_round(
         open_: list[tuple[Front, Connection]] = []
         for tool in tools:
             try:
-                root = stack.enter_context(project())
+                root = stack.enter_context(project(tool))
                 c = await stack.enter_async_context(connected(sdk, tool, root))
                 for _ in range(WARMUP):
                     await c.session.call_tool("version", {})
@@ -398,7 +412,7 @@ class Reload:
     failed: int = 0  # calls after the edit that raised or returned an error
     longest: float = 0.0  # s, the longest call after the edit
     new_process: float | None = None  # s, edit -> the first line of a new server process
-    first_failure: str | None = None
+    failures: dict[str, int] = field(default_factory=dict)  # by what they said, as first seen
     new_code: float | None = None  # s, edit -> the first answer of the new version
     list_changed: bool = False
     stop: list[str] = field(default_factory=list)
@@ -407,12 +421,12 @@ class Reload:
 
 async def _one_reload(sdk: SimpleNamespace, front: Front) -> Reload:
     found = Reload()
-    with project() as root:
+    with project(front) as root:
         async with connected(sdk, front, root) as c:
             for _ in range(5):
                 result = await c.session.call_tool("version", {})
                 if result.is_error or _value(result) != 1:
-                    found.error = f"before the edit: {result}"
+                    found.error = f"before the edit: {_said(result)}"
                     return found
             await asyncio.sleep(0.2)  # the watchers started before the server answered
             before = {s.pid for s in stamps(c.marker)}
@@ -422,20 +436,20 @@ async def _one_reload(sdk: SimpleNamespace, front: Front) -> Reload:
             new = [s for s in stamps(c.marker) if s.kind == "start" and s.pid not in before]
             if new:
                 found.new_process = new[0].at - edited_wall
-            found.list_changed = "notifications/tools/list_changed" in c.notes
         found.stop = c.stop
     return found
 
 
 async def _call_through_an_edit(c: Connection, root: Path, found: Reload) -> tuple[float, float]:
     """Calls every EVERY s; the server file is edited after a few. Returns the edit's time, by
-    the monotonic clock and by the wall clock."""
-    edited, edited_wall = None, 0.0
+    the monotonic clock and by the wall clock. Only a tools/list_changed after the edit counts
+    (mcpmon's gateway sends one after initialize too)."""
+    edited, edited_wall, heard = None, 0.0, 0
     for i in itertools.count():
         if i == 5:
             path = root / "server.py"
             text = path.read_text()
-            edited, edited_wall = time.monotonic(), time.time()
+            edited, edited_wall, heard = time.monotonic(), time.time(), len(c.notes)
             path.write_text(text.replace("VERSION = 1", "VERSION = 2"))
         started = time.monotonic()
         try:
@@ -448,8 +462,8 @@ async def _call_through_an_edit(c: Connection, root: Path, found: Reload) -> tup
         if edited is not None:
             found.longest = max(found.longest, now - started)
             found.failed += 0 if ok else 1
-            if not ok and found.first_failure is None:
-                found.first_failure = _said(result)
+            if not ok:
+                found.failures[_said(result)] = found.failures.get(_said(result), 0) + 1
             if ok and value == 2 and found.new_code is None:
                 found.new_code = now
             if found.new_code is not None and now - found.new_code > TAIL:
@@ -458,6 +472,7 @@ async def _call_through_an_edit(c: Connection, root: Path, found: Reload) -> tup
                 break
         await asyncio.sleep(EVERY)
     assert edited is not None
+    found.list_changed = LIST_CHANGED in c.notes[heard:]
     return edited, edited_wall
 
 
@@ -498,11 +513,11 @@ def reload_rows(
         for said in sorted({s for r in runs for s in r.stop}):
             count = sum(said in r.stop for r in runs)
             notes.append(f"{front.name}: {said} ({count} of {len(runs)} sessions)")
-        firsts = Counter(r.first_failure for r in runs if r.first_failure)
-        for said, count in firsts.most_common():
-            notes.append(
-                f"{front.name}, first failed call of a reload: `{said}` ({count} of {len(runs)})"
-            )
+        kinds = dict.fromkeys(said for r in runs for said in r.failures)  # in the order seen
+        if kinds:
+            counts = (_count([float(r.failures.get(k, 0)) for r in runs]) for k in kinds)
+            said = "; ".join(f"`{k}` {n}" for k, n in zip(kinds, counts, strict=True))
+            notes.append(f"{front.name}, failed calls per reload, by what they said: {said}")
         answered = [r.new_code * 1000 for r in runs if r.new_code is not None]
         never = len(runs) - len(answered)
         new_code = _ms0(answered) if answered else "never"
@@ -587,8 +602,9 @@ def figure_7(reloads: int = 5, rounds: int = 3, calls: int = 500) -> list[str]:
             f"{CALL_TIMEOUT:.0f} s, and counts as failed); longest = the longest call after the "
             "edit, a held call included; new server process = the edit to the first line of the "
             "restarted server; new code answering = the edit to the first answer of VERSION 2, "
-            f'"never" if none came within {CAP:.0f} s. A session that is lost fails every later '
-            "call, so its failed count is only that of the calls made until the cap.",
+            f'"never" if none came within {CAP:.0f} s; tools/list_changed = the sessions whose '
+            "client was sent one after the edit. A session that is lost fails every later call, "
+            "so its failed count is only that of the calls made until the cap.",
             "",
             *reload_rows(sdk, fronts, reloads, floor),
         ]

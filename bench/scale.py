@@ -64,7 +64,9 @@ from pathlib import Path
 from meshdev.project.project import load_project
 from meshdev.project.settings import Flags
 from meshdev.decide.explain import closures
-from meshdev.decide.plan import DependencyIndex, Situation, make_plan
+from meshdev.decide.changes import Surroundings, classify
+from meshdev.decide.dependencies import DependencyIndex
+from meshdev.decide.plan import make_plan
 root = Path({str(root)!r})
 project = load_project([root / "agents"], None, {{}}, Flags(), root)
 index = DependencyIndex({{n: c.files for n, c in closures(project).items()}})
@@ -72,7 +74,8 @@ names = project.discovery.names()
 times = []
 for _ in range(200):
     t = time.perf_counter()
-    plan = make_plan([root / "lib" / "special.py"], Situation(project.rules, index, names, names))
+    where = Surroundings(project.rules, index, project.discovery.scanned_dirs)
+    plan = make_plan([classify(root / "lib" / "special.py", where)], names, names)
     times.append((time.perf_counter() - t) * 1000)
 print(json.dumps({{"times": times, "restart": sorted(plan.restart)}}))
 """
