@@ -64,5 +64,3 @@ def test_a_new_process_makes_calls_wait_again() -> None:
     thread, got = waiting(d)
     d._now_serving(2, mcp=False)
     assert finished(thread) and got == [2]
-
-
