@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 import pytest
-from helpers import is_alive, kill_group, write
+from helpers import is_alive, kill_group, wait_until, write
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
@@ -247,6 +247,21 @@ def test_a_server_to_client_request_pending_when_the_change_lands_is_answered_to
             assert await c.call("version") == 2
 
     asyncio.run(scenario())
+
+
+def test_a_client_that_disconnects_mid_reload_ends_meshdev_cleanly(project: Path) -> None:
+    async def scenario() -> Client:
+        async with client(project) as c:
+            save_version(project, 2)
+            await c.until("the reload under way", lambda: c.events("agent_stopped"))
+        return c  # the client went away in the middle of the restart
+
+    c = asyncio.run(scenario())
+    log = c.events_path
+    wait_until(lambda: c.events("shutdown"), "meshdev's end", context=lambda: log.read_text())
+    assert c.events("shutdown")[0]["exit_code"] == 0
+    pids = [e["pid"] for e in c.events("agent_started")]
+    wait_until(lambda: not any(is_alive(pid) for pid in pids), "every server process gone")
 
 
 def test_stdout_carries_only_json_rpc_and_bad_input_gets_a_parse_error(project: Path) -> None:
