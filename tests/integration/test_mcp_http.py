@@ -16,6 +16,7 @@ from helpers import Meshdev, wait_until, write
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from mcp_client import answering_roots, noting
 
 from meshdev.processes.probe import port_open
 
@@ -61,24 +62,14 @@ def project(tmp_path: Path, options: str = "") -> tuple[Path, int]:
 async def session_at(
     port: int, notes: list[str] | None = None, asked: asyncio.Event | None = None
 ) -> AsyncIterator[ClientSession]:
-    async def on_message(message: Any) -> None:
-        method = getattr(getattr(message, "root", message), "method", None)
-        if isinstance(method, str) and notes is not None:
-            notes.append(method)
-
-    async def list_roots(_: Any) -> Any:
-        from mcp import types
-
-        if asked is not None:  # answer slowly, once the test made its change
-            asked.set()
-            await asyncio.sleep(1.0)
-        return types.ListRootsResult(roots=[types.Root(uri="file:///work/h")])
-
     url = f"http://127.0.0.1:{port}/mcp"
     async with (
         streamable_http_client(url) as streams,
         ClientSession(
-            streams[0], streams[1], message_handler=on_message, list_roots_callback=list_roots
+            streams[0],
+            streams[1],
+            message_handler=noting(notes),
+            list_roots_callback=answering_roots(["file:///work/h"], asked),
         ) as session,
     ):
         await session.initialize()

@@ -20,6 +20,7 @@ from helpers import is_alive, kill_group, wait_until, write
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
+from mcp_client import answering_roots, noting
 
 SERVER = '''
 import time
@@ -107,23 +108,13 @@ async def client(
     )
     notes: list[str] = []
 
-    async def on_message(message: Any) -> None:
-        method = getattr(getattr(message, "root", message), "method", None)
-        if isinstance(method, str):
-            notes.append(method)
-
-    async def list_roots(_: Any) -> Any:
-        from mcp import types
-
-        if asked is not None:  # answer slowly, once the test made its change
-            asked.set()
-            await asyncio.sleep(1.0)
-        return types.ListRootsResult(roots=[types.Root(uri=u) for u in roots or []])
-
     async with (
         stdio_client(params) as (read, write_),
         ClientSession(
-            read, write_, message_handler=on_message, list_roots_callback=list_roots
+            read,
+            write_,
+            message_handler=noting(notes),
+            list_roots_callback=answering_roots(roots or [], asked),
         ) as session,
     ):
         await session.initialize()
