@@ -200,9 +200,10 @@ class Supervisor:
         verdict = self.fleet.on_exit(exit_.agent, exit_.generation, exit_.returncode, store)
         if verdict != "ignored":
             self.front.ended(exit_.agent, exit_.generation, exit_.returncode)
-        hint = _stdio_server_hint(self.project, self.deps, exit_.agent)
-        if verdict == "finished" and hint is not None:
-            self.emit(Event("warning", {"message": hint}))
+        if verdict == "finished":
+            hint = _stdio_server_hint(self.project, self.deps, exit_.agent)
+            if hint is not None:
+                self.emit(Event("warning", {"message": hint}))
         elif verdict == "retry_fresh":
             self._start_named([exit_.agent], "retry without restored state")
         elif verdict == "crashed":
