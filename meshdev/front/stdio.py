@@ -11,12 +11,12 @@ one way never stops the other way (two big messages crossing would otherwise dea
 from __future__ import annotations
 
 import json
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
+from meshdev.front.pipes import Writer
 from meshdev.front.session import PARSE_ERROR, Message, Out, Session, error, split_batch
 from meshdev.interfaces import AgentHandle, LineSink, ReportSink
 from meshdev.sources.messages import ReadyReport
@@ -29,12 +29,15 @@ class StdioFront:
     def __init__(self, agent: str, client: BinaryIO, say: LineSink) -> None:
         self.agent = agent
         self.session = Session(agent)
-        self._client = _Writer(lambda data: _write_flush(client, data))
+        self._client = Writer(lambda data: _write_flush(client, data), _flushed_fd(client))
         self._say = say  # to stderr: lines the server wrote on stdout that are not JSON-RPC
         self._report: ReportSink | None = None
-        self._handles: dict[int, _Writer] = {}  # generation -> what writes to its stdin
+        self._handles: dict[int, Writer] = {}  # generation -> what writes to its stdin
         self._changed = threading.Condition()
         self._holding_since: float | None = None  # when the oldest waiting call arrived
+        # The message being handled and its line as read: passed on as it came when the session
+        # passes it on unchanged (it never changes a message in place), saving an encode.
+        self._as_read: tuple[Message, bytes] | None = None
 
     def attach(self, report: ReportSink) -> None:
         """Where readiness goes: the loop's inbox, as if the agent had said so."""
@@ -63,8 +66,10 @@ class StdioFront:
             if messages is None:
                 self._to_client([error(None, PARSE_ERROR, "not a JSON-RPC message")])
                 return
+            self._as_read = _as_read(messages, line)
             for message in messages:
                 self._apply(self.session.from_client(message))
+            self._as_read = None
 
     # -- the server processes -----------------------------------------------------------------
 
@@ -76,8 +81,10 @@ class StdioFront:
                 self._say(agent, "out", text)
             return
         with self._changed:
+            self._as_read = _as_read(messages, line)
             for message in messages:
                 self._apply(self.session.from_server(generation, message))
+            self._as_read = None
 
     def listening(self, agent: str, generation: int, host: str, port: int, actual: int) -> None:
         pass  # stdio: its ports are its own business
@@ -87,7 +94,7 @@ class StdioFront:
         if handle.agent != self.agent:
             return False
         with self._changed:
-            self._handles[handle.generation] = _Writer(handle.send)
+            self._handles[handle.generation] = Writer(handle.send)
             self._apply(self.session.started(handle.generation))
             return self.session.initialize is not None
 
@@ -141,7 +148,7 @@ class StdioFront:
         for generation, message in out.to_server:
             writer = self._handles.get(generation)
             if writer is not None:
-                writer.put(_encode(message))
+                writer.put(self._encoded(message))
         for generation in out.ready:
             if self._report is not None:
                 ready = ReadyReport(READY_HOW, out.released, round(held_for, 4))
@@ -150,30 +157,12 @@ class StdioFront:
 
     def _to_client(self, messages: list[Message]) -> None:
         if messages:
-            self._client.put(b"".join(_encode(m) for m in messages))
+            self._client.put(b"".join(self._encoded(m) for m in messages))
 
-
-class _Writer:
-    """Writes what it is given, in order, on a thread of its own."""
-
-    def __init__(self, write: Callable[[bytes], object]) -> None:
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self._write = write
-        self._thread = threading.Thread(target=self._run, name="meshdev-mcp-writer", daemon=True)
-        self._thread.start()
-
-    def put(self, data: bytes) -> None:
-        self._queue.put(data)
-
-    def close(self, wait_seconds: float = 0.0) -> None:
-        """No more to write; with `wait_seconds`, until what was queued is written."""
-        self._queue.put(None)
-        if wait_seconds:
-            self._thread.join(wait_seconds)
-
-    def _run(self) -> None:
-        while (data := self._queue.get()) is not None:
-            self._write(data)
+    def _encoded(self, message: Message) -> bytes:
+        if self._as_read is not None and message is self._as_read[0]:
+            return self._as_read[1]
+        return _encode(message)
 
 
 def _write_flush(stream: BinaryIO, data: bytes) -> None:
@@ -184,12 +173,29 @@ def _write_flush(stream: BinaryIO, data: bytes) -> None:
         pass  # the client went away; its end of stdin closing ends meshdev
 
 
+def _flushed_fd(stream: BinaryIO) -> int | None:
+    """The stream's file descriptor, with what its buffer held written first; None without one."""
+    try:
+        stream.flush()
+        return stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def _decode(line: bytes) -> list[Message] | None:
     try:
         parsed = json.loads(line)
     except ValueError:
         return None
     return split_batch(parsed)
+
+
+def _as_read(messages: list[Message], line: bytes) -> tuple[Message, bytes] | None:
+    """A line that held one message (not a batch) in UTF-8 (not UTF-16 or 32, which hold NULs,
+    nor with a BOM), ending in one newline."""
+    if len(messages) != 1 or line.lstrip()[:1] != b"{" or b"\x00" in line:
+        return None
+    return messages[0], line.rstrip(b"\r\n") + b"\n"
 
 
 def _encode(message: Message) -> bytes:

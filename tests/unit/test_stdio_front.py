@@ -100,3 +100,24 @@ def test_a_server_that_does_not_read_never_stops_its_answers_from_reaching_the_c
     finally:
         unblock.set()
     assert answers(f, client)[0]["method"] == "notifications/message"
+
+
+def test_a_message_passed_on_unchanged_goes_as_it_came_byte_for_byte() -> None:
+    f, client, server, _ = front()
+    odd = b'{ "id": 7,  "jsonrpc": "2.0", "method": "tools/list", "params": {"x": 1.50} }\r\n'
+    f.client_line(odd)
+    wait_until(lambda: server.received, "the request written to the server")
+    assert server.received[0] == odd.rstrip(b"\r\n") + b"\n"
+    answer = b'{"result": {"tools": []}, "id": 7, "jsonrpc": "2.0"}\n'
+    f.server_line("server", 1, answer)
+    f.close()
+    assert client.getvalue() == answer
+
+
+def test_a_batch_or_a_line_with_a_bom_is_re_encoded_message_by_message() -> None:
+    f, _, server, _ = front()
+    f.client_line(b'[{"jsonrpc":"2.0","id":1,"method":"a"}, {"jsonrpc":"2.0","id":2,"method":"b"}]\n')
+    f.client_line(b'\xef\xbb\xbf{"jsonrpc":"2.0","id":3,"method":"c"}\n')
+    wait_until(lambda: len(server.received) == 3, "three requests written to the server")
+    assert [json.loads(data)["id"] for data in server.received] == [1, 2, 3]
+    assert not any(data.startswith((b"[", b"\xef")) for data in server.received)
