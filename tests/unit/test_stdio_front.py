@@ -116,7 +116,7 @@ def test_a_message_passed_on_unchanged_goes_as_it_came_byte_for_byte() -> None:
 
 def test_a_batch_or_a_line_with_a_bom_is_re_encoded_message_by_message() -> None:
     f, _, server, _ = front()
-    f.client_line(b'[{"jsonrpc":"2.0","id":1,"method":"a"}, {"jsonrpc":"2.0","id":2,"method":"b"}]\n')
+    f.client_line(b'[{"jsonrpc":"2.0","id":1,"method":"a"}, {"jsonrpc":"2.0","id":2,"method":"b"}]')
     f.client_line(b'\xef\xbb\xbf{"jsonrpc":"2.0","id":3,"method":"c"}\n')
     wait_until(lambda: len(server.received) == 3, "three requests written to the server")
     assert [json.loads(data)["id"] for data in server.received] == [1, 2, 3]
