@@ -14,6 +14,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+_MAX_DOUBLINGS = 64  # 0.001 s doubled 64 times is beyond any sane cap already
+
 
 class Circuit(enum.Enum):
     CLOSED = "closed"
@@ -65,7 +67,10 @@ class Breaker:
         return Retry(self.backoff(), len(self.failures))
 
     def backoff(self) -> float:
-        delay = self.policy.backoff * 2 ** max(0, self.streak - 1)
+        # The exponent is capped: the streak of a crash loop with no backoff never stops growing,
+        # and an integer power of two past 1,023 no longer converts to a float.
+        doublings = min(max(0, self.streak - 1), _MAX_DOUBLINGS)
+        delay = self.policy.backoff * 2.0**doublings
         return float(min(delay, self.policy.backoff_max))
 
     def on_change(self) -> bool:

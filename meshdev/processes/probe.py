@@ -14,7 +14,24 @@ def port_open(port: int) -> bool:
 
 
 def rss_bytes(pid: int) -> int | None:
-    """Resident memory of one process (Linux /proc), or None when it cannot be read."""
+    """Resident memory of one agent (Linux /proc), or None when it cannot be read. For a keeper
+    (runtime/keeper.py), its agent's: the first child it started."""
+    return _rss(_agent_of(pid))
+
+
+def _agent_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as handle:
+            if handle.read().strip() != b"meshdev-keeper":
+                return pid
+        with open(f"/proc/{pid}/task/{pid}/children", "rb") as handle:
+            children = handle.read().split()
+    except OSError:
+        return pid
+    return int(children[0]) if children else pid
+
+
+def _rss(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
             for line in handle:

@@ -31,6 +31,20 @@ def decode(line: bytes) -> AgentReport | None:
     return _typed(message.get(protocol.KIND), message)
 
 
+def kept_pid(line: bytes) -> int | None:
+    """The agent's pid when `line` is its keeper's announcement (the first line, if any)."""
+    if protocol.KEPT.encode() not in line:
+        return None  # most lines: no JSON parsed twice
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or message.get(protocol.KIND) != protocol.KEPT:
+        return None
+    pid = message.get("pid")
+    return pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else None
+
+
 def _typed(kind: object, message: dict[str, Any]) -> AgentReport | None:
     if kind == protocol.FILES:
         return FilesReport(*(_paths(message.get(name)) for name in protocol.REPORTS[kind]))

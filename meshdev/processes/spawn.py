@@ -1,5 +1,8 @@
 """Agent processes: each in its own session and process group, its output relayed line by line and
-its reports decoded, stopped as a whole group with a bounded wait.
+its reports decoded, stopped as a whole tree with a bounded wait.
+
+On Linux the pid meshdev starts becomes the agent's keeper (`meshdev/runtime/keeper.py`), which
+says so on the report pipe; it is asked, not the group, to stop everything below it.
 
 With `processes/stop.py` and `processes/probe.py`, the only place that spawns, signals and probes.
 """
@@ -27,7 +30,7 @@ from meshdev.interfaces import (
     StopResult,
 )
 from meshdev.processes import probe, stop
-from meshdev.processes.reports import decode
+from meshdev.processes.reports import decode, kept_pid
 from meshdev.runtime import protocol
 
 # `-c` rather than `-m meshdev.runtime`: runpy is not needed, and every start pays for imports.
@@ -41,8 +44,15 @@ class AgentProcess:
     popen: subprocess.Popen[bytes]
     lifeline_fd: int  # meshdev's end of the lifeline; closed when the agent exits
     started: float
+    grace: float = 5.0  # the agent's stop grace: clean-up after a crash waits as long
     exited: threading.Event = field(default_factory=threading.Event)
     returncode: int | None = None
+    kept_pid: int | None = None  # the agent's own pid, once its keeper announced it
+
+    @property
+    def kept(self) -> bool:
+        """A keeper runs at `pid` and still answers: signal it, not the group."""
+        return self.kept_pid is not None and not self.exited.is_set()
 
     @property
     def pid(self) -> int:
@@ -103,8 +113,9 @@ class SubprocessSpawner:
             os.close(report_w)
             os.close(lifeline_r)
         os.set_inheritable(lifeline_w, False)
+        grace = int(request.env.get(protocol.GRACE_MS) or "5000") / 1000
         process = AgentProcess(
-            request.agent, request.generation, popen, lifeline_w, time.monotonic()
+            request.agent, request.generation, popen, lifeline_w, time.monotonic(), grace
         )
         _start_threads(process, report_r, sinks, request.speaks_mcp)
         return process
@@ -116,7 +127,11 @@ class SubprocessSpawner:
         stop.kill_now(_own(handles))
 
     def clean_up(self, handle: AgentHandle) -> None:
-        stop.clean_up_group(handle.pid)
+        """The keeper already ended what the agent left; without one (or if it was killed), the
+        group gets TERM, grace, KILL on a thread of its own: the loop does not wait."""
+        if stop.group_alive(handle.pid):
+            grace = handle.grace if isinstance(handle, AgentProcess) else 5.0
+            _thread(stop.clean_up_group, handle.pid, grace)
 
     def port_open(self, port: int) -> bool:
         return probe.port_open(port)
@@ -171,6 +186,9 @@ def _relay_protocol(process: AgentProcess, pipe: IO[bytes], sink: ProtocolSink) 
 def _relay_reports(process: AgentProcess, fd: int, sink: ReportSink) -> None:
     with os.fdopen(fd, "rb") as pipe:
         for raw in pipe:
+            if process.kept_pid is None and (pid := kept_pid(raw)) is not None:
+                process.kept_pid = pid
+                continue
             report = decode(raw)
             if report is not None:
                 sink(process.agent, process.generation, report)

@@ -2,7 +2,8 @@
 (no runpy: every start pays for what it imports); by hand, `python -m meshdev.runtime SCRIPT`.
 
 Runs SCRIPT as a real `__main__` module (so classes defined in it pickle, and `atexit` handlers see
-it), turns SIGTERM into a normal exit, reports dependencies, and guards against orphans.
+it), turns SIGTERM into a normal exit, reports dependencies, guards against orphans (a keeper,
+`keeper.py`), and has the project's modules' bytecode checked by content (`bytecode.py`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import sys
 import types
 
-from meshdev.runtime import api, lifeline, protocol, statefile
+from meshdev.runtime import api, bytecode, keeper, protocol, statefile
 from meshdev.runtime.report import Reporter
 from meshdev.runtime.state import Keeper
 
@@ -36,6 +37,8 @@ def main() -> int:
     _connect(channel)
     sys.argv = [script, *sys.argv[2:]]
     _set_path(script, channel[protocol.ROOT])
+    if channel[protocol.ROOT]:
+        bytecode.check_by_content(channel[protocol.ROOT])
     return _run(script)
 
 
@@ -52,7 +55,7 @@ def _connect(values: dict[str, str]) -> None:
     for fd in (report_fd, lifeline_fd):
         os.set_inheritable(fd, False)  # the agent's own children must not hold the pipes
     grace = int(values[protocol.GRACE_MS] or "5000") / 1000
-    lifeline.guard(lifeline_fd, grace)
+    keeper.start(lifeline_fd, report_fd, grace)  # from here on, this is the agent's process
     reporter = Reporter(report_fd, values[protocol.ROOT] or os.getcwd())
     reporter.start()
     api.attach(reporter, values[protocol.START_INFO] or None)

@@ -44,6 +44,7 @@ RESTORED = "state"  # the state keys handed over at start
 SAVED = "saved"  # a state save: why ("stop" | "checkpoint"), how many keys, bytes, seconds
 STATE_WARNING = "state_warning"  # something about state the user should know
 LISTENING = "listening"  # the port its code asked for (host, port), and the private one it got
+KEPT = "kept"  # the agent runs below a keeper (runtime/keeper.py), the pid meshdev started: its pid
 
 REPORTS = {
     FILES: ("loaded", "opened", "written"),  # each a list of absolute paths
@@ -52,4 +53,5 @@ REPORTS = {
     SAVED: ("reason", "keys", "bytes", "seconds"),
     STATE_WARNING: ("message",),
     LISTENING: ("host", "port", "actual"),
+    KEPT: ("pid",),  # read by the spawner itself (processes/spawn.py), never reaches the loop
 }

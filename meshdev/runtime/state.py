@@ -144,18 +144,29 @@ class Keeper:
         self.send({protocol.KIND: protocol.STATE_WARNING, "message": message})
 
     def restore(self) -> list[str]:
-        data = statefile.read(self.path)
-        if data is None:
-            return []
+        statefile.remove_leftovers(self.path)  # a predecessor killed by `kill -9` mid-save
         try:
+            data = statefile.read(self.path)
+            if data is None:
+                return []
             loaded = statefile.decode(data, self.secret, self.agent)
         except (statefile.StateError, ValueError, EOFError, ImportError, KeyError) as exc:
-            moved = statefile.set_aside(self.path, "invalid")
-            self.warn(f"state file set aside ({exc}): {moved}; starting fresh")
+            self._set_aside(exc)
+            return []
+        except OSError as exc:
+            self.warn(f"state file could not be read ({exc}); starting fresh")
             return []
         self.namespace.restore(loaded.entries)
         self._last_digest = _digest(loaded.entries)
         return sorted(loaded.entries)
+
+    def _set_aside(self, exc: Exception) -> None:
+        try:
+            moved = statefile.set_aside(self.path, "invalid")
+        except OSError as error:
+            self.warn(f"state file unusable ({exc}) and not set aside ({error}); starting fresh")
+            return
+        self.warn(f"state file set aside ({exc}): {moved}; starting fresh")
 
     def save(self, reason: str) -> None:
         with self._lock:

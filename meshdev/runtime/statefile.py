@@ -9,7 +9,7 @@ and size. The payload is a pickled dict of key -> pickled value (bytes), so one 
 unpickled any more costs that key only. The HMAC-SHA256, keyed by a per-project secret, covers
 everything before it and is checked before a single byte is unpickled: a tampered, truncated or
 foreign file is never loaded. Files are written atomically: temporary file in the same folder,
-fsync, rename, fsync of the folder.
+fsync, rename, fsync of the folder; never through a symbolic link (see `private.py`).
 
 Runs inside agents: standard library only.
 """
@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+
+from meshdev.runtime import private
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs every agent start 4 ms
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ MAGIC = b"MESHDEV1"
 FORMAT = 1
 DIGEST_SIZE = 32  # SHA-256
 SECRET_BYTES = 32
+TEMP_MARK = ".tmp-"  # NAME.state.tmp-PID: a save in progress, or left by a killed writer
 
 
 class StateError(Exception):
@@ -114,14 +117,18 @@ def _check_compatible(header: dict[str, Any], agent: str | None) -> None:
 
 def write_atomically(path: str, data: bytes) -> None:
     folder = os.path.dirname(path)
-    temp = f"{path}.tmp-{os.getpid()}"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    temp = f"{path}{TEMP_MARK}{os.getpid()}"
+    try:
+        fd = private.create_file(temp)
+    except FileExistsError:  # left by a killed process that had our pid
+        os.remove(temp)
+        fd = private.create_file(temp)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp, path)
+        os.replace(temp, path)  # replaces a link at `path` itself, never writes through it
     except BaseException:
         _remove_quietly(temp)
         raise
@@ -134,10 +141,38 @@ def write_atomically(path: str, data: bytes) -> None:
 
 def read(path: str) -> bytes | None:
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
+        return private.read_file(path)
+    except private.PrivateError as exc:
+        raise StateError(str(exc)) from None
+
+
+def leftover_writer(name: str) -> int | None:
+    """The pid in a temporary file's name (`NAME.state.tmp-PID`), None for any other name."""
+    head, mark, pid = name.rpartition(TEMP_MARK)
+    return int(pid) if head and mark and pid.isdigit() else None
+
+
+def remove_leftovers(path: str) -> None:
+    """`path`'s temporary files whose writer is dead (killed in the middle of a save)."""
+    folder, name = os.path.split(path)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for other in names:
+        pid = leftover_writer(other) if other.startswith(name + TEMP_MARK) else None
+        if pid is not None and pid != os.getpid() and not writer_alive(pid):
+            _remove_quietly(os.path.join(folder, other))
+
+
+def writer_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def set_aside(path: str, why: str) -> str:
@@ -148,8 +183,9 @@ def set_aside(path: str, why: str) -> str:
 
 
 def read_secret(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        secret = handle.read()
+    secret = read(path)
+    if secret is None:
+        raise StateError("the project's state secret is missing")
     if len(secret) < SECRET_BYTES:
         raise StateError("the project's state secret is too short")
     return secret

@@ -4,6 +4,7 @@ spawner and stopped in groups. Runs on the loop's thread; process threads reach 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -14,8 +15,8 @@ from meshdev.events import Event, EventSink
 from meshdev.interfaces import AgentHandle, Sinks, Spawner, SpawnRequest, StopResult
 from meshdev.project.discovery import AgentDef
 from meshdev.project.project import Project
-from meshdev.project.statestore import StateStore
-from meshdev.runtime import protocol
+from meshdev.project.statestore import Prepared, StateStore, file_stem
+from meshdev.runtime import private, protocol
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class Fleet:
         self._handles: dict[str, AgentHandle] = {}
         self._generation: dict[str, int] = {}
         self._life: dict[str, Life] = {}
-        self._prepared: set[Path] = set()  # state folders made ready in this run
+        self._places: dict[Path, Prepared] = {}  # private places made ready in this run
+        self._warned: set[str] = set()  # what a lasting failure (a full disk) has already said
 
     def start(
         self,
@@ -66,7 +68,7 @@ class Fleet:
         self._known.add(agent.name)
         generation = self._generation.get(agent.name, 0) + 1
         self._generation[agent.name] = generation
-        channel = _runtime_env(agent, project, changes, self._prepared)
+        channel = _runtime_env(agent, project, changes, self._prepared(project), self._warn_once)
         if fronted:
             channel[protocol.FRONT] = "http"
         env = {**dict(agent.env), **channel}
@@ -83,6 +85,20 @@ class Fleet:
         fields = {"agent": agent.name, "pid": handle.pid, "generation": generation}
         self.emit(Event("agent_started", {**fields, "reason": reason}))
         return life
+
+    def _prepared(self, project: Project) -> Prepared:
+        """Once per run, not at every start: the place is made ready and its warnings told."""
+        prepared = self._places.get(project.private_dir)
+        if prepared is None:
+            prepared = self._places[project.private_dir] = StateStore(project.private_dir).prepare()
+            for message in prepared.warnings:
+                self.emit(Event("warning", {"message": message}))
+        return prepared
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            self.emit(Event("warning", {"message": message}))
 
     def stop(self, names: Iterable[str], grace_seconds: float, reason: str) -> list[StopResult]:
         targets = [h for n in names if (h := self._handles.get(n)) and h.still_there()]
@@ -171,21 +187,27 @@ def _runtime_env(
     agent: AgentDef,
     project: Project,
     changes: Sequence[Path],
-    prepared: set[Path],
+    prepared: Prepared,
+    warn: Callable[[str, str], None],
 ) -> dict[str, str]:
     """How the runtime inside the agent finds meshdev (see runtime/protocol.py)."""
     settings = project.settings
     env = {
         protocol.AGENT: agent.name,
         protocol.ROOT: str(project.root),
-        protocol.START_INFO: str(_write_start_info(project, agent.name, changes)),
         protocol.GRACE_MS: str(settings.stop_grace_ms),
     }
-    if settings.preserve_state:
+    if prepared.place is not None:
+        try:
+            env[protocol.START_INFO] = str(_write_start_info(prepared.place, agent.name, changes))
+        except OSError as exc:  # a full disk, a folder gone read-only: the agent starts anyway
+            warn(
+                "start_info",
+                f"cannot write {agent.name}'s start file in {prepared.place / 'run'} ({exc}); "
+                "agents start, but meshdev.changes() is empty until it can",
+            )
+    if settings.preserve_state and prepared.place is not None:
         store = StateStore(project.private_dir)
-        if store.private_dir not in prepared:  # once per run: not I/O at every start
-            store.prepare()
-            prepared.add(store.private_dir)
         env[protocol.STATE_FILE] = str(store.file_for(agent.name))
         env[protocol.STATE_SECRET] = str(store.secret_path)
         env[protocol.CHECKPOINT_MS] = str(settings.checkpoint_interval_ms)
@@ -193,14 +215,19 @@ def _runtime_env(
     return env
 
 
-def _write_start_info(project: Project, agent: str, changes: Sequence[Path]) -> Path:
+def _write_start_info(place: Path, agent: str, changes: Sequence[Path]) -> Path:
     """The changed paths go through a private file, never an environment variable (E2BIG)."""
-    folder = project.private_dir / "run"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / f"{agent}.json"
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump({"changes": [str(p) for p in changes]}, handle)
-    os.replace(tmp, path)
+    folder = place / "run"
+    path = folder / f"{file_stem(agent)}.json"
+    tmp = folder / f"{file_stem(agent)}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # left by a killed meshdev; never written through, should it be a link
+    try:
+        with os.fdopen(private.create_file(str(tmp)), "w", encoding="utf-8") as handle:
+            json.dump({"changes": [str(p) for p in changes]}, handle)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     return path

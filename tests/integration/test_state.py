@@ -8,6 +8,7 @@ import pickle
 import re
 import signal
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -163,7 +164,17 @@ def test_kill_9_of_an_agent_loses_nothing_older_than_the_last_checkpoint(
     loaded = statefile.decode(state_file.read_bytes(), secret, "ticker")  # never broken
     on_disk = pickle.loads(loaded.entries["ticks"])
     assert on_disk > 0 and saved
+    # What a kill in the middle of a save leaves: a temporary file of a writer that is gone.
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    leftover = state_file.with_name(f"ticker.state.tmp-{int(dead.stdout)}")
+    leftover.write_bytes(b"x" * 100_000)
     md.edit_and_wait_ready(script, "ticker", "# restart after the crash\n")
+    assert not leftover.exists()  # removed by the next start; it used to stay forever
     restored = wait_until(
         lambda: re.findall(r"ticker\s+\| restored ([1-9]\d*)", md.output()),
         "a restore with ticks",

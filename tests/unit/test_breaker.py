@@ -65,3 +65,14 @@ def test_backoff_never_exceeds_the_cap_and_never_three_failures_within_the_windo
             assert len(recent) < POLICY.max_failures
         else:
             assert len(recent) >= POLICY.max_failures
+
+
+def test_a_crash_loop_without_backoff_never_overflows() -> None:
+    """1,025 failures with backoff 0 made `2 ** streak` overflow a float and kill meshdev."""
+    b = Breaker(Policy(max_failures=10**9, window=0.0, backoff=0.0, backoff_max=0.0))
+    delays = {b.on_failure(now=float(t), ran_for=None).delay for t in range(3000)}  # type: ignore[union-attr]
+    assert delays == {0.0}
+    huge = Breaker(Policy(max_failures=10**9, window=0.0, backoff=1e13, backoff_max=1e300))
+    for t in range(3000):
+        decision = huge.on_failure(now=float(t), ran_for=None)
+    assert isinstance(decision, Retry) and decision.delay == 1e13 * 2.0**64
