@@ -126,7 +126,7 @@ def _against_meshdev(
 
 
 def figure_2(rounds: int, per_round: int) -> list[str]:
-    names = ("meshdev", "watchfiles", "nodemon")
+    names = ("meshdev", "meshdev (restart)", "watchfiles", "nodemon")
     tools = [t for t in TOOLS_COMPARED if t.name in names and available(t)]
     found = save_to_restart(rounds, per_round, heavy=True, tools=tools)
     floor = bare_start(rounds, heavy=True)
