@@ -238,3 +238,18 @@ def inotify_watches(pid: int) -> int:
 
 def python_version() -> str:
     return sys.version.split()[0]
+
+
+def one_save(fixture: Path, marker: Path, i: int) -> tuple[float, float] | None:
+    """(save -> first line, save -> ready) in ms for one save of the fixture's agent.py."""
+    before = {s.pid for s in stamps(marker)}
+    saved = time.time()
+    with (fixture / "agent.py").open("a") as handle:
+        handle.write(f"# save {i}\n")
+    first = wait_for(marker, lambda s: s.kind == "start" and s.pid not in before, timeout=20)
+    if first is None:
+        return None
+    ready = wait_for(marker, lambda s: s.kind == "ready" and s.pid == first.pid, timeout=20)
+    if ready is None:
+        return None
+    return (first.at - saved) * 1000, (ready.at - saved) * 1000
