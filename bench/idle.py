@@ -99,8 +99,9 @@ def figure_3(seconds: float, settle: float = 32.0) -> list[str]:
         f"{settle:.0f} s, once meshdev's active period is over), scaled to a minute; its "
         "resident memory; its inotify watches; the time from launch to the first line of "
         f"the agent; then {PAUSES} rounds of a {PAUSE_SECONDS:.0f} s pause (its CPU counted "
-        f"too, from {AFTER_SAVES:.0f} s in), one save, and {ACTIVE_SAVES} saves 1 s apart: save → the new process's first "
-        "line, medians, for the first save after a pause against those during activity (after "
+        f"too, from {AFTER_SAVES:.0f} s in), one save, and {ACTIVE_SAVES} saves 1 s apart: "
+        "save → the new process's first line, medians, for the first save after a pause "
+        "against those during activity (after "
         f"{WARM_UP_SAVES} saves at the start, so that every restart measured costs the same).",
         "",
         "| tool | CPU s / min | RSS | inotify watches | launch → first agent line "
