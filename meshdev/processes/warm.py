@@ -28,7 +28,8 @@ from meshdev.processes.spawn import AgentProcess, SubprocessSpawner, start_relay
 from meshdev.runtime import protocol
 
 Note = Callable[[str, str], None]  # agent, what happened (a verbose line)
-_PER_START = (protocol.FDS, protocol.AGENT, protocol.START_INFO, protocol.MODULES)
+# meshdev's channel to each start: read (and removed) by the runtime in the agent, never at import
+_PER_START = frozenset(protocol.ALL)
 
 
 def template_key(env: Mapping[str, str]) -> str:
