@@ -17,6 +17,7 @@ from meshdev.interfaces import AgentHandle, Sinks, SpawnRequest
 from meshdev.processes.forked import ForkedProcess
 from meshdev.processes.spawn import AgentProcess
 from meshdev.processes.warm import WarmSpawner
+from meshdev.runtime import protocol
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the warm spawner forks")
 
@@ -273,3 +274,17 @@ def test_under_meshdev_start_reloads_come_from_a_template_unless_told_to_restart
         assert "fresh start: no warm template for its environment yet" in md.output()
     else:
         assert not any(forked_now() for _ in range(4)), md.context()
+
+
+def test_agents_whose_environments_differ_only_in_meshdevs_channel_share_one_template(
+    warm: Warm,
+) -> None:
+    script = write(warm.root / "agent.py", "import json, asyncio\nprint('ok')\n")
+    for name in ("one", "three"):
+        channel = {
+            protocol.STATE_FILE: str(warm.root / f"{name}.state"),
+            protocol.GRACE_MS: str(len(name) * 1000),
+        }
+        warm.warmed(script, agent=name, env=channel)
+        assert forked(warm.run(script, agent=name, env=channel)), warm.notes
+    assert len(warm.spawner.templates()) == 1
