@@ -124,7 +124,7 @@ SETTINGS: tuple[Setting, ...] = (
         key=None,
         attribute="reload_strategy",
         unit=Unit.STRATEGY,
-        default="warm",
+        default="restart",
         env="RELOAD_STRATEGY",
     ),
     Setting(

@@ -13,7 +13,7 @@ from meshdev.problems import Problem, UsageError
 from meshdev.project.config import FileConfig, normalise_extensions
 from meshdev.project.keys import ENV_PREFIXES, SETTINGS, Setting, Unit
 
-STRATEGIES = ("warm", "restart", "refresh")
+STRATEGIES = ("restart", "refresh")
 
 
 @dataclass(frozen=True)
