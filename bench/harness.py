@@ -51,9 +51,11 @@ HEAVY = "import numpy, pydantic, httpx"
 class Tool:
     name: str
     note: str  # its lowest debounce setting, said in one line
+    env: tuple[tuple[str, str], ...] = ()  # what it runs with besides the bench's own variables
 
     def command(self, fixture: Path, port: int) -> list[str]:
         py = str(PYTHON)
+        name = "meshdev" if self.name.startswith("meshdev") else self.name
         return {
             "meshdev": [
                 py,
@@ -97,11 +99,16 @@ class Tool:
                 "warning",
             ],
             "bare": [py, "agent.py"],
-        }[self.name]
+        }[name]
 
 
 TOOLS_COMPARED = [
     Tool("meshdev", "--reload-delay 0"),
+    Tool(
+        "meshdev (restart)",
+        "--reload-delay 0, MESHDEV_RELOAD_STRATEGY=restart: a fresh interpreter every time",
+        (("MESHDEV_RELOAD_STRATEGY", "restart"),),
+    ),
     Tool("watchfiles", "CLI; groups events until 50 ms of quiet (not settable)"),
     Tool("nodemon", "--delay 0"),
     Tool("uvicorn", "--reload --reload-delay 0.05 (ASGI app)"),
@@ -164,7 +171,8 @@ def running(
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """The tool running on the fixture; everything it started is killed afterwards."""
-    env = {**os.environ, "BENCH_MARKER": str(marker), "NO_COLOR": "1", **(extra_env or {})}
+    env = {**os.environ, "BENCH_MARKER": str(marker), "NO_COLOR": "1", **dict(tool.env)}
+    env.update(extra_env or {})
     env["PATH"] = f"{PYTHON.parent}:{env.get('PATH', '')}"
     proc = subprocess.Popen(
         tool.command(fixture, port),
@@ -230,3 +238,18 @@ def inotify_watches(pid: int) -> int:
 
 def python_version() -> str:
     return sys.version.split()[0]
+
+
+def one_save(fixture: Path, marker: Path, i: int) -> tuple[float, float] | None:
+    """(save -> first line, save -> ready) in ms for one save of the fixture's agent.py."""
+    before = {s.pid for s in stamps(marker)}
+    saved = time.time()
+    with (fixture / "agent.py").open("a") as handle:
+        handle.write(f"# save {i}\n")
+    first = wait_for(marker, lambda s: s.kind == "start" and s.pid not in before, timeout=20)
+    if first is None:
+        return None
+    ready = wait_for(marker, lambda s: s.kind == "ready" and s.pid == first.pid, timeout=20)
+    if ready is None:
+        return None
+    return (first.at - saved) * 1000, (ready.at - saved) * 1000

@@ -17,6 +17,7 @@ from harness import (
     available,
     make_fixture,
     median,
+    one_save,
     running,
     stamps,
     summary,
@@ -51,25 +52,11 @@ def saves(tool: Tool, count: int, heavy: bool) -> list[tuple[float, float]]:
                 return results
             time.sleep(0.5)  # let the tool settle before the first save
             for i in range(count):
-                measured = _one_save(fixture, marker, i)
+                measured = one_save(fixture, marker, i)
                 if measured is not None:
                     results.append(measured)
                 time.sleep(0.4)
     return results
-
-
-def _one_save(fixture: Path, marker: Path, i: int) -> tuple[float, float] | None:
-    before = {s.pid for s in stamps(marker)}
-    saved = time.time()
-    with (fixture / "agent.py").open("a") as handle:
-        handle.write(f"# save {i}\n")
-    first = wait_for(marker, lambda s: s.kind == "start" and s.pid not in before, timeout=20)
-    if first is None:
-        return None
-    ready = wait_for(marker, lambda s: s.kind == "ready" and s.pid == first.pid, timeout=20)
-    if ready is None:
-        return None
-    return (first.at - saved) * 1000, (ready.at - saved) * 1000
 
 
 def save_to_restart(
@@ -126,7 +113,7 @@ def _against_meshdev(
 
 
 def figure_2(rounds: int, per_round: int) -> list[str]:
-    names = ("meshdev", "watchfiles", "nodemon")
+    names = ("meshdev", "meshdev (restart)", "watchfiles", "nodemon")
     tools = [t for t in TOOLS_COMPARED if t.name in names and available(t)]
     found = save_to_restart(rounds, per_round, heavy=True, tools=tools)
     floor = bare_start(rounds, heavy=True)

@@ -29,7 +29,7 @@ def supervise(
     """The composition root: real processes, a real watch, the console and the events log, the
     session summary built from the events, and the MCP front (stdio or HTTP)."""
     from meshdev.front.stdio import StdioFront
-    from meshdev.processes.spawn import SubprocessSpawner
+    from meshdev.processes.warm import WarmSpawner
     from meshdev.show.summary import Summary
     from meshdev.sources.files import Watcher
     from meshdev.sources.messages import Quit
@@ -39,7 +39,7 @@ def supervise(
     console.know_agents(project.discovery.names())
     summary = Summary()
     emit = _fan_out(console, summary, log)
-    spawner = SubprocessSpawner()
+    spawner = WarmSpawner(_noting(console))
     options = Options(os.environ, flags, frozenset({events.resolve()} if events else ()))
     front = _front(project, console, emit)
     supervisor = Supervisor(
@@ -51,9 +51,18 @@ def supervise(
         with console.status_view(lambda: summary.status(time.time(), spawner.memory)):
             return run(supervisor, None if project.serves_mcp else sys.stdin)
     finally:
+        spawner.close()
         front.close()
         if log is not None:
             log.close()
+
+
+def _noting(console: Console) -> Callable[[str, str], None]:
+    def note(agent: str, text: str) -> None:
+        if console.verbose:
+            console.say(f"{agent}: {text}")
+
+    return note
 
 
 def _fan_out(console: Console, summary: Summary, log: EventLog | None) -> Callable[[Event], None]:

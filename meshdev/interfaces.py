@@ -32,6 +32,7 @@ class SpawnRequest:
     env: Mapping[str, str]  # the agent's own variables and the runtime's channel
     cwd: Path
     speaks_mcp: bool = False  # stdin and stdout carry MCP's JSON-RPC (to and from the front)
+    warm: bool = False  # may be forked from a warm template (reload_strategy: warm)
 
 
 @dataclass(frozen=True)

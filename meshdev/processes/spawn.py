@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from meshdev.interfaces import (
     AgentHandle,
@@ -37,11 +37,22 @@ from meshdev.runtime import protocol
 _BOOT = "import sys; from meshdev.runtime.boot import main; sys.exit(main())"
 
 
+class Popen(Protocol):
+    """What meshdev uses of a started process."""
+
+    pid: int
+    stdin: IO[bytes] | None
+    stdout: IO[bytes] | None
+    stderr: IO[bytes] | None
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 @dataclass
 class AgentProcess:
     agent: str
     generation: int
-    popen: subprocess.Popen[bytes]
+    popen: Popen  # a subprocess.Popen, or a processes.forked.ForkedProcess
     lifeline_fd: int  # meshdev's end of the lifeline; closed when the agent exits
     started: float
     grace: float = 5.0  # the agent's stop grace: clean-up after a crash waits as long
@@ -117,7 +128,7 @@ class SubprocessSpawner:
         process = AgentProcess(
             request.agent, request.generation, popen, lifeline_w, time.monotonic(), grace
         )
-        _start_threads(process, report_r, sinks, request.speaks_mcp)
+        start_relays(process, report_r, sinks, request.speaks_mcp)
         return process
 
     def stop(self, handles: Sequence[AgentHandle], grace_seconds: float) -> list[StopResult]:
@@ -152,7 +163,7 @@ def _child_env(request: SpawnRequest, report_w: int, lifeline_r: int) -> dict[st
     return env
 
 
-def _start_threads(process: AgentProcess, report_fd: int, sinks: Sinks, mcp: bool) -> None:
+def start_relays(process: AgentProcess, report_fd: int, sinks: Sinks, mcp: bool) -> None:
     assert process.popen.stdout is not None and process.popen.stderr is not None
     stdout = process.popen.stdout
     readers = [

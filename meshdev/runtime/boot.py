@@ -13,7 +13,7 @@ import os
 import sys
 import types
 
-from meshdev.runtime import api, bytecode, keeper, protocol, statefile
+from meshdev.runtime import api, bytecode, keeper, modules, protocol, statefile
 from meshdev.runtime.report import Reporter
 from meshdev.runtime.state import Keeper
 
@@ -33,6 +33,8 @@ def main() -> int:
         return 2
     script = os.path.abspath(sys.argv[1])
     channel = {name: os.environ.pop(name, "") for name in protocol.ALL}
+    if channel[protocol.MODULES]:  # first registered, so it runs after every other handler
+        atexit.register(modules.at_exit, channel[protocol.MODULES], channel[protocol.ROOT], script)
     _signal.signal(_signal.SIGTERM, _exit_normally)
     _connect(channel)
     sys.argv = [script, *sys.argv[2:]]

@@ -22,6 +22,7 @@ STATE_SECRET = "MESHDEV_STATE_SECRET"  # path of the project's secret, never the
 CHECKPOINT_MS = "MESHDEV_CHECKPOINT_MS"
 STATE_WARN_BYTES = "MESHDEV_STATE_WARN_BYTES"
 FRONT = "MESHDEV_FRONT"  # "http": move listening sockets to private ports (runtime/ports.py)
+MODULES = "MESHDEV_MODULES"  # where to write, at exit, the names of the modules it imported
 
 ALL = (
     AGENT,
@@ -34,6 +35,7 @@ ALL = (
     CHECKPOINT_MS,
     STATE_WARN_BYTES,
     FRONT,
+    MODULES,
 )
 
 # -- reports: agent -> meshdev ---------------------------------------------------------------------

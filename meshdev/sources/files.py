@@ -6,6 +6,7 @@ progress stops and a new one starts. The only module of meshdev that uses watchf
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -14,19 +15,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from meshdev.interfaces import BatchSink, ErrorSink, WatchOptions
+from meshdev.sources.doorbell import Doorbell
 
 if TYPE_CHECKING:
     from watchfiles._rust_notify import RustNotify
 
 # watchfiles' Rust loop wakes every `step` to look for events, and hands a batch over once a step
-# passes without a new one: detection takes one to two steps, and every wake-up costs CPU. So the
-# step adapts: short while someone is working (for ACTIVE_SECONDS after a change, and after
-# start), watchfiles' own default once idle, so idle meshdev costs what watchfiles alone costs.
+# passes without a new one: detection takes one to two steps, and every wake-up costs CPU. With a
+# doorbell (sources/doorbell.py) the thread sleeps until a change and then watches with the short
+# step. Without one (polling, or no inotify), the step adapts: short while someone is working
+# (for ACTIVE_SECONDS after a change, and after start), watchfiles' own default once idle.
 STEP_MS = 2
 IDLE_STEP_MS = 50
 ACTIVE_SECONDS = 30.0
 MAX_GROUP_MS = 200
 HANDOVER_MS = 100  # a watch returns by itself this often, so a new one can take over
+BELL_WAIT_SECONDS = 60.0  # re-arming and closing ring the watcher's own bell: this is a backstop
 
 _CHANGES = {1: "added", 2: "modified", 3: "deleted"}  # watchfiles.Change values
 
@@ -114,6 +118,10 @@ class Watcher:
         self._last_change = time.monotonic()  # just started: someone is about to edit
         self._lock = threading.Lock()
         self._waiting: list[RustNotify] = []  # armed, not yet handed over, oldest first
+        self._bells: dict[int, Doorbell] = {}  # by id() of the watch it rings for
+        self._wake_r, self._wake_w = os.pipe()  # interrupts a doorbell's wait: re-armed, closed
+        for fd in (self._wake_r, self._wake_w):
+            os.set_blocking(fd, False)
         self._armed = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="meshdev-watcher", daemon=True)
@@ -123,13 +131,23 @@ class Watcher:
         fresh = self._create(tuple(dirs)) if dirs else None
         if fresh is None:
             return
+        bell = None if self._options.polling else Doorbell.for_folders(dirs)
         with self._lock:
             self._waiting.append(fresh)
+            if bell is not None:
+                self._bells[id(fresh)] = bell
             self._armed.set()
+        self._ring_own()
 
     def close(self) -> None:
         self._closed = True
         self._armed.set()
+        self._ring_own()
+
+    def _ring_own(self) -> None:
+        with self._lock, contextlib.suppress(OSError):
+            if self._wake_w >= 0:  # closed with the thread: its number may be another file's now
+                os.write(self._wake_w, b"x")
 
     def _create(self, dirs: tuple[Path, ...]) -> RustNotify | None:
         try:
@@ -160,7 +178,11 @@ class Watcher:
                 self._listen_once(current)
         for notify in [current, *self._take_waiting()]:
             if notify is not None:
-                notify.close()
+                self._close(notify)
+        with self._lock:
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            self._wake_w = -1
 
     def _take_waiting(self) -> list[RustNotify]:
         with self._lock:
@@ -178,13 +200,23 @@ class Watcher:
         return waiting[-1]
 
     def _listen_once(self, notify: RustNotify) -> None:
+        bell = self._bells.get(id(notify))
+        if bell is not None and not self._rang(bell):
+            return  # nothing changed: back to the loop, which hands over if it was re-armed
         idle_for = time.monotonic() - self._last_change
-        step = STEP_MS if idle_for < ACTIVE_SECONDS else IDLE_STEP_MS
+        step = STEP_MS if bell is not None or idle_for < ACTIVE_SECONDS else IDLE_STEP_MS
         try:
             self._deliver(notify.watch(self._options.group_ms, step, HANDOVER_MS, None))
         except Exception as exc:  # the watcher must never take meshdev down
             self._on_error(f"file watching failed: {exc}; watching again")
             time.sleep(0.1)
+
+    def _rang(self, bell: Doorbell) -> bool:
+        rang = bell.wait(BELL_WAIT_SECONDS, self._wake_r)
+        if not rang:
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.read(self._wake_r, 4096)
+        return rang
 
     def _drain(self, notify: RustNotify) -> None:
         """Hand over what an old watch saw but had not handed over yet, then close it."""
@@ -193,7 +225,13 @@ class Watcher:
         except Exception:
             pass  # it is going anyway; the resync after a re-arm covers the agents' files
         finally:
-            notify.close()
+            self._close(notify)
+
+    def _close(self, notify: RustNotify) -> None:
+        notify.close()
+        bell = self._bells.pop(id(notify), None)
+        if bell is not None:
+            bell.close()
 
     def _deliver(self, found: set[tuple[int, str]] | str) -> None:
         if isinstance(found, set) and found:

@@ -73,7 +73,14 @@ class Fleet:
             channel[protocol.FRONT] = "http"
         env = {**dict(agent.env), **channel}
         request = SpawnRequest(
-            agent.name, generation, agent.script, agent.args, env, project.root, agent.speaks_mcp
+            agent.name,
+            generation,
+            agent.script,
+            agent.args,
+            env,
+            project.root,
+            agent.speaks_mcp,
+            warm=project.settings.reload_strategy == "warm",
         )
         try:
             handle = self.spawner.spawn(request, self.sinks)

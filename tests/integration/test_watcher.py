@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import queue
+import threading
 from pathlib import Path
 
+import pytest
 from helpers import wait_until
 
 from meshdev.interfaces import WatchOptions
@@ -43,5 +45,34 @@ def test_a_change_made_while_the_watched_set_changes_is_never_lost(tmp_path: Pat
             "every file written around the re-arms",
             context=lambda: f"missing: {sorted(expected - names)}; errors: {errors}",
         )
+    finally:
+        watcher.close()
+
+
+def _switches(thread_id: int) -> int:
+    """How many times the thread went to sleep (and so was woken) so far."""
+    status = Path(f"/proc/self/task/{thread_id}/status").read_text()
+    return int(status.split("voluntary_ctxt_switches:")[1].split()[0])
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux: /proc task status")
+def test_an_idle_watch_sleeps_until_a_change_rings_and_then_sees_it(tmp_path: Path) -> None:
+    seen: queue.SimpleQueue[tuple[str, Path]] = queue.SimpleQueue()
+    watcher = Watcher(
+        lambda batch: [seen.put(i) for i in batch], print, WatchOptions(polling=False)
+    )
+    try:
+        watcher.arm([tmp_path])
+        wait_until(lambda: watcher._bells, "the doorbell armed")
+        thread_id = watcher._thread.native_id
+        assert thread_id is not None
+        wait_until(lambda: not watcher._waiting, "the watch handed over")
+        before = _switches(thread_id)
+        idle = threading.Event()
+        idle.wait(1.0)  # a second of nothing: a stepping watch would wake 20 to 500 times
+        assert _switches(thread_id) - before <= 2
+        (tmp_path / "after_the_pause.py").write_text("x")
+        wait_until(lambda: not seen.empty(), "the change after the pause")
+        assert seen.get()[1].name == "after_the_pause.py"
     finally:
         watcher.close()
