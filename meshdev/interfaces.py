@@ -16,6 +16,7 @@ from meshdev.sources.messages import AgentReport, RawBatch
 
 Clock = Callable[[], float]  # monotonic seconds
 LineSink = Callable[[str, str, str], None]  # agent, stream ("out" | "err"), text
+LinesSink = Callable[[str, str, Sequence[str]], None]  # agent, stream, lines in order
 ReportSink = Callable[[str, int, AgentReport], None]  # agent, generation, report
 ExitSink = Callable[[str, int, int], None]  # agent, generation, return code
 ProtocolSink = Callable[[str, int, bytes], None]  # agent, generation, one line of its stdout
@@ -43,6 +44,19 @@ class Sinks:
     report: ReportSink
     exit: ExitSink
     protocol: ProtocolSink | None = None  # for an agent that speaks MCP on its stdout
+    lines: LinesSink | None = None  # batches of lines, where `line` would be called for each
+
+    def batches(self) -> LinesSink:
+        """Where batches of output lines go: `lines`, or `line` once per line."""
+        if self.lines is not None:
+            return self.lines
+        line = self.line
+
+        def each(agent: str, stream: str, lines: Sequence[str]) -> None:
+            for text in lines:
+                line(agent, stream, text)
+
+        return each
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,14 @@ from typing import IO, Any, Protocol
 from meshdev.interfaces import (
     AgentHandle,
     ExitSink,
-    LineSink,
+    LinesSink,
     ProtocolSink,
     ReportSink,
     Sinks,
     SpawnRequest,
     StopResult,
 )
-from meshdev.processes import probe, stop
+from meshdev.processes import probe, relay, stop
 from meshdev.processes.reports import decode, kept_pid
 from meshdev.runtime import protocol
 
@@ -169,8 +169,8 @@ def start_relays(process: AgentProcess, report_fd: int, sinks: Sinks, mcp: bool)
     readers = [
         _thread(_relay_protocol, process, stdout, sinks.protocol)
         if mcp and sinks.protocol is not None
-        else _thread(_relay_lines, process.agent, "out", stdout, sinks.line),
-        _thread(_relay_lines, process.agent, "err", process.popen.stderr, sinks.line),
+        else _thread(_relay_lines, process.agent, "out", stdout, sinks.batches()),
+        _thread(_relay_lines, process.agent, "err", process.popen.stderr, sinks.batches()),
         _thread(_relay_reports, process, report_fd, sinks.report),
     ]
     _thread(_wait_for_exit, process, readers, sinks.exit)
@@ -182,10 +182,9 @@ def _thread(target: Callable[..., None], *args: Any) -> threading.Thread:
     return thread
 
 
-def _relay_lines(agent: str, stream: str, pipe: IO[bytes], sink: LineSink) -> None:
+def _relay_lines(agent: str, stream: str, pipe: IO[bytes], sink: LinesSink) -> None:
     with pipe:
-        for raw in pipe:
-            sink(agent, stream, raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+        relay.relay(agent, stream, pipe.fileno(), sink)
 
 
 def _relay_protocol(process: AgentProcess, pipe: IO[bytes], sink: ProtocolSink) -> None:
