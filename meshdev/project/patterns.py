@@ -1,6 +1,9 @@
 """Which files trigger a reload, which are only logged or ignored, and which pattern said so.
 
-Gitignore-style patterns (pathspec), relative to the project root. Pure.
+Every list (built-in, `exclude`, `log_only`, `include`, an agent's `watch`) is read exactly as git
+reads a .gitignore at the project root (ignorelist, wildmatch), and git's own ignore sources are
+judged as git judges them (ignores, gitignore). A path is judged by its own name: a symlink is
+not followed, and only a real folder matches a pattern ending in '/'. Pure.
 """
 
 from __future__ import annotations
@@ -9,11 +12,14 @@ import enum
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-import pathspec
-
 from meshdev.project.config import CONFIG_NAME
+from meshdev.project.ignorelist import PatternList, Rule, byte_string, read_lines, shown
+from meshdev.project.ignores import GITIGNORE, GitIgnores
+
+__all__ = ["BUILTIN_IGNORES", "GITIGNORE", "GitIgnores", "RulesInput", "Verdict", "WatchRules"]
 
 # Never worth a reload: VCS data, caches, virtualenvs, bytecode, meshdev's own files, and the
 # temporary, swap, backup and lock files editors write beside the real file while saving it.
@@ -80,49 +86,63 @@ class Decision:
         return f"{self.verdict.value} (matches {self.source} pattern {self.pattern!r})"
 
 
-class _Spec:
-    """One list of patterns, able to say which of them decided."""
+class PatternSpec:
+    """One list of patterns, read as a .gitignore at the project root would be (same syntax, same
+    matching, and a path inside a matched folder is matched by that folder's pattern, which no
+    later `!pattern` takes back); `deciding` names the list entry that matched."""
 
     def __init__(self, name: str, patterns: Iterable[str]) -> None:
         self.name = name
         self.patterns = tuple(patterns)
-        self.spec = pathspec.GitIgnoreSpec.from_lines(self.patterns)
+        lines: list[str] = []
+        self._owners: list[int] = []  # a list entry holding a newline makes two patterns, as in git
+        for number, item in enumerate(self.patterns):
+            for line in read_lines(os.fsencode(item)):
+                lines.append(line)
+                self._owners.append(number)
+        self._list = PatternList(lines)
+        self._folders: dict[str, int] = {}  # folder -> index of the pattern excluding it, or -1
 
-    def deciding(self, rel: str) -> str | None:
-        result = self.spec.check_file(rel)
-        if result.include and result.index is not None:
-            return self.patterns[result.index]
-        return None
+    def deciding(self, rel: str, is_dir: bool = False) -> str | None:
+        return self.decided(byte_string(rel), is_dir) if self._owners else None
+
+    def decided(self, path: str, is_dir: bool = False) -> str | None:
+        """deciding(), for a path already made a byte string (ignorelist.byte_string)."""
+        if not self._owners:
+            return None
+        parent, slash, name = path.rpartition("/")
+        index = self._folder(parent) if slash else -1
+        if index < 0:
+            index = self._own(path, name, is_dir)
+        return self.patterns[self._owners[index]] if index >= 0 else None
+
+    def _folder(self, folder: str) -> int:
+        """The pattern excluding `folder`, or one of the folders above it; -1 for none."""
+        known = self._folders.get(folder)
+        if known is not None:
+            return known
+        if len(self._folders) > _FOLDERS_KEPT:
+            self._folders.clear()  # a long run meets many folders that come and go
+        todo = [folder]
+        while "/" in todo[-1] and todo[-1].rpartition("/")[0] not in self._folders:
+            todo.append(todo[-1].rpartition("/")[0])
+        for current in reversed(todo):
+            parent, slash, name = current.rpartition("/")
+            above = self._folders[parent] if slash else -1
+            self._folders[current] = above if above >= 0 else self._own(current, name, True)
+        return self._folders[folder]
+
+    def _own(self, path: str, name: str, is_dir: bool) -> int:
+        index = self._list.last(path, name, is_dir)
+        return -1 if index < 0 or self._list.rules[index].negative else index
 
 
-GITIGNORE = ".gitignore"
+_FOLDERS_KEPT = 200_000
 
 
-class GitIgnores:
-    """The project's .gitignore files, each applying below its own folder, deeper ones last."""
-
-    def __init__(self, files: Iterable[tuple[str, tuple[str, ...]]] = ()) -> None:
-        self.files = sorted(files, key=lambda f: (f[0].count("/") if f[0] else -1, f[0]))
-        self._specs = [(folder, _Spec(_name(folder), lines)) for folder, lines in self.files]
-
-    def with_file(self, folder: str, lines: tuple[str, ...]) -> GitIgnores:
-        return GitIgnores([*self.files, (folder, lines)])
-
-    def deciding(self, rel: str) -> tuple[str, str] | None:
-        """(pattern, .gitignore file) when git ignores `rel`; a later `!pattern` takes it back."""
-        decided: tuple[str, str] | None = None
-        for folder, spec in self._specs:
-            if folder and not rel.startswith(folder + "/"):
-                continue
-            result = spec.spec.check_file(rel[len(folder) + 1 :] if folder else rel)
-            if result.index is not None:
-                pattern = spec.patterns[result.index]
-                decided = (pattern, spec.name) if result.include else None
-        return decided
-
-
-def _name(folder: str) -> str:
-    return f"{folder}/{GITIGNORE}" if folder else GITIGNORE
+@lru_cache(maxsize=1)
+def _builtin() -> PatternSpec:
+    return PatternSpec("built-in", BUILTIN_IGNORES)
 
 
 @dataclass(frozen=True)
@@ -141,21 +161,33 @@ class WatchRules:
 
     def __init__(self, given: RulesInput) -> None:
         self.root = given.root
-        self.builtin = _Spec("built-in", BUILTIN_IGNORES)
-        self.exclude = _Spec("exclude", given.exclude)
-        self.log_only = _Spec("log_only", given.log_only)
+        self._root_slash = os.path.join(str(given.root), "")
+        self.builtin = _builtin()
+        self.exclude = PatternSpec("exclude", given.exclude)
+        self.log_only = PatternSpec("log_only", given.log_only)
         if given.include is None:
-            self.include = _Spec("watch_extensions", (f"*{e}" for e in given.extensions))
+            self.include = PatternSpec("watch_extensions", (f"*{e}" for e in given.extensions))
         else:
-            self.include = _Spec("include", given.include)
+            self.include = PatternSpec("include", given.include)
         self.agent_watch = {
-            name: _Spec(f"agents.{name}.watch", pats) for name, pats in given.agent_watch.items()
+            name: PatternSpec(f"agents.{name}.watch", pats)
+            for name, pats in given.agent_watch.items()
         }
         self.gitignores = given.gitignores
+        first = (
+            (self.builtin, Verdict.EXCLUDED),
+            (self.exclude, Verdict.EXCLUDED),
+            (self.log_only, Verdict.LOG_ONLY),
+        )
+        self._first = [(spec, verdict) for spec, verdict in first if spec.patterns]
+        self._decisions: dict[tuple[Verdict, str, str | None], Decision] = {}
 
     def relative(self, path: Path | str) -> str | None:
         """The path relative to the root with forward slashes, or None when it lies outside."""
-        rel = os.path.relpath(os.path.abspath(path), self.root)
+        text = os.fspath(path)
+        if text.startswith(self._root_slash) and _normal(text):
+            return text[len(self._root_slash) :]
+        rel = os.path.relpath(os.path.abspath(text), self.root)
         if rel == os.curdir or rel.startswith(os.pardir):
             return None
         return rel.replace(os.sep, "/")
@@ -171,26 +203,28 @@ class WatchRules:
         return self.decide_relative(rel)
 
     def decide_relative(self, rel: str) -> Decision:
-        for spec, verdict in (
-            (self.builtin, Verdict.EXCLUDED),
-            (self.exclude, Verdict.EXCLUDED),
-            (self.log_only, Verdict.LOG_ONLY),
-        ):
-            pattern = spec.deciding(rel)
+        path = byte_string(rel)
+        for spec, verdict in self._first:
+            pattern = spec.decided(path)
             if pattern is not None:
-                return Decision(verdict, spec.name, pattern)
-        ignored = self.gitignores.deciding(rel) if self.gitignores is not None else None
+                return self._decision(verdict, spec.name, pattern)
+        ignored = self.gitignores.decided(path) if self.gitignores is not None else None
         if ignored is not None:
             # Not excluded: an agent that really imports a git-ignored module still reloads.
-            return Decision(Verdict.UNWATCHED, ignored[1], ignored[0])
-        pattern = self.include.deciding(rel)
-        if pattern is not None:
-            return Decision(Verdict.RELOAD, self.include.name, pattern)
-        for spec in self.agent_watch.values():
-            pattern = spec.deciding(rel)
+            return self._decision(Verdict.UNWATCHED, ignored[1], ignored[0])
+        for spec in (self.include, *self.agent_watch.values()):
+            pattern = spec.decided(path)
             if pattern is not None:
-                return Decision(Verdict.RELOAD, spec.name, pattern)
-        return Decision(Verdict.UNWATCHED, "no include pattern matches")
+                return self._decision(Verdict.RELOAD, spec.name, pattern)
+        return self._decision(Verdict.UNWATCHED, "no include pattern matches", None)
+
+    def _decision(self, verdict: Verdict, source: str, pattern: str | None) -> Decision:
+        """Decisions are values: one object for each, not one for each file judged."""
+        key = (verdict, source, pattern)
+        known = self._decisions.get(key)
+        if known is None:
+            known = self._decisions[key] = Decision(verdict, source, pattern)
+        return known
 
     def watching_agents(self, rel: str) -> set[str]:
         """Agents whose own `watch` patterns match this relative path."""
@@ -199,10 +233,12 @@ class WatchRules:
     def prunes_dir(self, rel_dir: str) -> bool:
         """A folder not worth walking: excluded (gitignore: an excluded folder stays so), or
         git-ignored (an agent's own imports from it are still watched, folder by folder)."""
-        probe = rel_dir.rstrip("/") + "/"
-        if self.builtin.deciding(probe) is not None or self.exclude.deciding(probe) is not None:
+        rel = rel_dir.rstrip("/")
+        if self.builtin.deciding(rel, True) is not None:
             return True
-        return self.gitignores is not None and self.gitignores.deciding(probe) is not None
+        if self.exclude.deciding(rel, True) is not None:
+            return True
+        return self.gitignores is not None and self.gitignores.deciding(rel + "/") is not None
 
     def base_dirs(self) -> set[str]:
         """Folders (relative, '' for the root) under which some pattern can match."""
@@ -211,24 +247,51 @@ class WatchRules:
         return {b for b in bases if b is not None}
 
 
-_GLOB_CHARS = set("*?[")
+def _normal(path: str) -> bool:
+    """Already absolute and normalised, so that slicing off the root is all relpath would do."""
+    return (
+        os.sep == "/"
+        and "//" not in path
+        and "/./" not in path
+        and "/../" not in path
+        and not path.endswith(("/", "/.", "/.."))
+    )
 
 
 def static_base(pattern: str) -> str | None:
-    """The literal folder a pattern is confined to ('' if anywhere); None for `!x`."""
-    text = pattern.strip()
-    if not text or text.startswith(("!", "#")):
+    """The literal folder a pattern is confined to ('' if anywhere); None for `!x` and for what
+    git reads as no pattern at all (empty, a comment)."""
+    lines = read_lines(os.fsencode(pattern))
+    if not lines:
         return None
-    is_dir = text.endswith("/")
-    body = text.strip("/")
-    if "/" not in body and not text.startswith("/"):
+    rule = Rule.parse(lines[0])
+    if rule.negative:
+        return None
+    if rule.basename:
         return ""  # unanchored: matches at any depth
-    segments = body.split("/")
-    if not is_dir:
+    body = rule.body[1:] if rule.body.startswith("/") else rule.body
+    segments = body.split("/")  # an escaped slash ends a segment too: `\/` matches '/'
+    if not rule.dir_only:
         segments = segments[:-1]
     literal = []
     for segment in segments:
-        if _GLOB_CHARS & set(segment):
+        plain = _unescaped(segment)
+        if plain is None:
             break
-        literal.append(segment)
-    return "/".join(literal)
+        literal.append(plain)
+    return shown("/".join(literal))
+
+
+def _unescaped(segment: str) -> str | None:
+    """The segment's characters without git's escapes; None when it holds a wildcard."""
+    out, i = [], 0
+    while i < len(segment):
+        c = segment[i]
+        if c in "*?[":
+            return None
+        if c == "\\":
+            i += 1
+            c = segment[i] if i < len(segment) else ""
+        out.append(c)
+        i += 1
+    return "".join(out)

@@ -121,3 +121,59 @@ def test_a_static_base_is_always_a_prefix_of_what_the_pattern_can_match(parts: l
     assert base is not None
     assert pattern.startswith(base)
     assert not set(base) & set("*?[")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "base"),
+    [
+        ("\\#x/*.py", "#x"),  # an escaped '#' is a literal folder, not a comment
+        ("a\\ /*.py", "a "),  # an escaped trailing space stays
+        (" lib/x.py", " lib"),  # a leading space is part of the name
+        ("a\\/b/x.py", "a/b"),  # `\/` matches '/'
+        ("lib\\*/x.py", "lib*"),  # an escaped star is a plain character
+        ("lib/x.py   ", "lib"),  # unescaped trailing spaces are not
+        ("#comment/x.py", None),
+        ("", None),
+    ],
+)
+def test_static_base_reads_a_pattern_as_git_does(pattern: str, base: str | None) -> None:
+    assert static_base(pattern) == base
+
+
+def test_a_file_in_a_listed_folder_stays_listed_whatever_a_later_negation_says() -> None:
+    r = rules(include=("lib/", "!lib/keep.py"))
+    assert verdict(r, "lib/keep.py") is Verdict.RELOAD  # git: lib/ excluded, no re-include
+    assert r.decide(ROOT / "lib/keep.py").pattern == "lib/"
+    r = rules(exclude=("*", "!*.py"))
+    assert verdict(r, "x.py") is Verdict.RELOAD
+    assert verdict(r, "sub/x.py") is Verdict.EXCLUDED  # `*` excluded the folder `sub`
+
+
+def test_every_pattern_git_accepts_is_accepted_and_a_broken_one_only_never_matches() -> None:
+    r = rules(exclude=("x\\", "\\", "[z-a]", "!", "*\\  ", "[b-a].py", "build/", "[", "[[:x:]]"))
+    assert verdict(r, "build/x.py") is Verdict.EXCLUDED
+    assert verdict(r, "a ") is Verdict.EXCLUDED  # `*\  `: a name ending in one space
+    assert verdict(r, "b.py") is Verdict.EXCLUDED  # git takes the `b` of `[b-a]` before the range
+    assert verdict(r, "a.py") is Verdict.RELOAD
+
+
+def test_posix_classes_and_git_s_own_ctype() -> None:
+    r = rules(exclude=("[[:digit:]][[:upper:]]*", "[[:space:]]*"))
+    assert verdict(r, "1Ab.py") is Verdict.EXCLUDED
+    assert verdict(r, "1ab.py") is Verdict.RELOAD
+    assert verdict(r, "\tx.py") is Verdict.EXCLUDED
+    assert verdict(r, "\x0bx.py") is Verdict.RELOAD  # git's isspace() is tab, LF, CR, space
+
+
+def test_a_pattern_ending_in_a_slash_matches_folders_only() -> None:
+    r = rules(exclude=("build/",))
+    assert r.decide(ROOT / "build").source != "exclude"  # a file named build
+    assert verdict(r, "build/x.py") is Verdict.EXCLUDED
+    assert r.prunes_dir("a/build")
+    assert not r.prunes_dir("a/builds")
+
+
+def test_an_entry_with_a_newline_is_two_patterns_named_by_the_entry() -> None:
+    r = rules(exclude=("a.py\nb.py",))
+    assert r.decide(ROOT / "b.py").pattern == "a.py\nb.py"
+    assert verdict(r, "c.py") is Verdict.RELOAD

@@ -56,3 +56,20 @@ def test_shallow_folders_are_added_alone(tmp_path: Path) -> None:
 def test_files_under_lists_direct_files_only(tmp_path: Path) -> None:
     make(tmp_path, "a.py", "sub/b.py")
     assert files_under(rules(tmp_path), [tmp_path]) == [tmp_path / "a.py"]
+
+
+def test_a_literal_folder_is_walked_as_git_spells_it(tmp_path: Path) -> None:
+    make(tmp_path, "#x/a.py", "a /b.py", " lib/x.py", "other/deep/c.py")
+    r = rules(tmp_path, include=("\\#x/*.py", "a\\ /*.py", " lib/x.py"))
+    dirs = {d.relative_to(tmp_path).as_posix() for d in watched_dirs(r)}
+    assert dirs == {".", "#x", "a ", " lib"}
+
+
+def test_files_are_listed_in_path_order_and_symlinks_by_their_own_name(tmp_path: Path) -> None:
+    make(tmp_path, "a-b/x.py", "a/b/y.py", "a/z.py", "real/r.py")
+    (tmp_path / "link.py").symlink_to(tmp_path / "real/r.py")
+    (tmp_path / "linkdir").symlink_to(tmp_path / "real", target_is_directory=True)
+    r = rules(tmp_path, include=("**/*",))
+    files = files_under(r, watched_dirs(r))
+    assert files == sorted(files)
+    assert tmp_path / "link.py" in files and not any("linkdir" in str(f) for f in files)
