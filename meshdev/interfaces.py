@@ -93,6 +93,10 @@ class AgentHandle(Protocol):
         """Close its stdin (the polite stop of an MCP server); False when it has none."""
         ...
 
+    def input_fd(self) -> int | None:
+        """A duplicate of its stdin's descriptor, the caller's to close; None without one."""
+        ...
+
 
 class Spawner(Protocol):
     """Starts agents, and is the only one that signals or probes them."""

@@ -23,9 +23,12 @@ class Writer:
     terminal, a process's stdin without a file descriptor), always from that thread.
     """
 
-    def __init__(self, write: Callable[[bytes], object], fd: int | None = None) -> None:
+    def __init__(
+        self, write: Callable[[bytes], object], fd: int | None = None, owns: bool = False
+    ) -> None:
         self._write = write
         self._fd = fd if fd is not None and _made_nonblocking(fd) else None
+        self._owned = fd if owns else None  # closed once everything queued is written
         self._backlog: deque[bytes] = deque()
         self._busy = False  # the thread is writing what it took from the backlog
         self._closed = False
@@ -40,6 +43,8 @@ class Writer:
 
     def put(self, data: bytes) -> None:
         with self._wake:
+            if self._closed:
+                return  # too late: the other end is being closed
             if self._fd is not None and not self._backlog and not self._busy:
                 data = data[_write_some(self._fd, data) :]
                 if not data:
@@ -63,6 +68,8 @@ class Writer:
                 _write_all(self._fd, data)
             with self._wake:
                 self._busy = False
+        if self._owned is not None:
+            os.close(self._owned)  # no put can write any more: `closed` is checked under the lock
 
     def _next(self) -> bytes | None:
         with self._wake:

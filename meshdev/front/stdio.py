@@ -94,7 +94,7 @@ class StdioFront:
         if handle.agent != self.agent:
             return False
         with self._changed:
-            self._handles[handle.generation] = Writer(handle.send)
+            self._handles[handle.generation] = Writer(handle.send, handle.input_fd(), owns=True)
             self._apply(self.session.started(handle.generation))
             return self.session.initialize is not None
 
@@ -115,6 +115,9 @@ class StdioFront:
             self.session.stopping(generation)
             while self.session.busy_with(generation) and time.monotonic() < deadline:
                 self._changed.wait(deadline - time.monotonic())
+            writer = self._handles.pop(generation, None)
+        if writer is not None:  # so that closing its stdin is an end of file it sees
+            writer.close(wait_seconds=max(0.1, deadline - time.monotonic()))
 
     def stopped(self, agents: Sequence[str]) -> None:
         generation = self.session.current

@@ -87,6 +87,16 @@ class AgentProcess:
             stdin.close()
         return True
 
+    def input_fd(self) -> int | None:
+        stdin = self.popen.stdin
+        if stdin is None or stdin.closed:
+            return None
+        try:
+            stdin.flush()
+            return os.dup(stdin.fileno())
+        except (OSError, ValueError):
+            return None
+
     def send(self, data: bytes) -> bool:
         stdin = self.popen.stdin
         if stdin is None:

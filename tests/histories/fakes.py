@@ -58,6 +58,9 @@ class FakeProcess:
     def still_there(self) -> bool:
         return self.returncode is None
 
+    def input_fd(self) -> int | None:
+        return None
+
     def close_input(self) -> bool:
         return False
 

@@ -75,3 +75,18 @@ def test_a_pipe_whose_reader_went_away_swallows_what_is_put() -> None:
         writer.close(wait_seconds=1)
     finally:
         os.close(write_end)
+
+
+def test_a_writer_that_owns_its_descriptor_closes_it_once_everything_is_written(
+    pipe: tuple[int, int],
+) -> None:
+    read_end, write_end = pipe
+    owned = os.dup(write_end)
+    writer = Writer(lambda data: None, owned, owns=True)
+    writer.put(b"last words\n")
+    writer.close(wait_seconds=1)
+    writer.put(b"too late\n")  # after close: dropped, never written into a reused number
+    with pytest.raises(OSError):
+        os.fstat(owned)
+    os.set_blocking(read_end, False)
+    assert os.read(read_end, 100) == b"last words\n"

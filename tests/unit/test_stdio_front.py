@@ -36,6 +36,9 @@ class FakeServer:
     def close_input(self) -> bool:
         return True
 
+    def input_fd(self) -> int | None:
+        return None
+
 
 def front() -> tuple[StdioFront, io.BytesIO, FakeServer, list[str]]:
     client, server, said = io.BytesIO(), FakeServer(), []
