@@ -7,39 +7,69 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperCommand, TyperGroup
+from typer.models import CommandFunctionType
 
 from meshdev._version import __version__
 from meshdev.problems import FAILURE, USAGE, UsageError
-from meshdev.project.project import Project, load_mcp_project, load_project, project_root
-from meshdev.project.settings import Flags
+from meshdev.project.project import (
+    NO_AGENTS,
+    Project,
+    load_mcp_project,
+    load_project,
+    load_project_of,
+)
+from meshdev.project.settings import Flags, reload_delay_flag
 from meshdev.show.console import Console
-
-if TYPE_CHECKING:
-    from meshdev.project.statestore import StateStore
+from meshdev.show.usage import QuietFlags, ReadableUsage
+from meshdev.supervise import reach
 
 # Each command imports what only it needs, inside it: `meshdev --version` or `meshdev reload`
 # should not pay for the supervisor, and `start` gets its agents going sooner.
 
 T = TypeVar("T")
 
-app = typer.Typer(
-    help="Run every agent of a project, watch it, and restart only the agents whose code changed.",
-    no_args_is_help=True,
+
+class _Group(QuietFlags, TyperGroup):
+    pass
+
+
+class _Command(ReadableUsage, TyperCommand):
+    pass
+
+
+class _Typer(typer.Typer):
+    def command(
+        self, *args: Any, **options: Any
+    ) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        return super().command(*args, cls=_Command, **options)
+
+
+def _typer(help: str, **options: Any) -> _Typer:
+    return _Typer(cls=_Group, help=help, no_args_is_help=True, **options)
+
+
+app = _typer(
+    "Run every agent of a project, watch it, and restart only the agents whose code changed.",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-state_app = typer.Typer(help="Agents' saved state: show it, clear it.", no_args_is_help=True)
-debug_app = typer.Typer(
-    help="Explain what meshdev sees: watches, why a file triggers, agents.", no_args_is_help=True
-)
+state_app = _typer("Agents' saved state: show it, clear it.")
+debug_app = _typer("Explain what meshdev sees: watches, why a file triggers, agents.")
 app.add_typer(debug_app, name="debug")
 app.add_typer(state_app, name="state")
 
-PathsArg = Annotated[list[Path] | None, typer.Argument(help="Agent files or folders (default: .)")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help=".meshwatch to use")]
+
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Agent files or folders (default: .)", metavar="PATH", show_default=False),
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", metavar="FILE", help=".meshwatch to use")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 ReloadOpt = Annotated[
     bool | None,
@@ -47,9 +77,10 @@ ReloadOpt = Annotated[
         "--reload/--no-reload", help="Watch and reload (default), or only run and supervise"
     ),
 ]
+# A string, read by meshdev itself: its range and its words, not the option parser's.
 ReloadDelayOpt = Annotated[
-    int | None,
-    typer.Option("--reload-delay", min=0, metavar="MS", help="Quiet time before a reload"),
+    str | None,
+    typer.Option("--reload-delay", metavar="MS", help="Quiet time before a reload (0-60000)"),
 ]
 PreserveStateOpt = Annotated[
     bool | None,
@@ -74,7 +105,7 @@ def _root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit"
+            "--version", help="Show the version and exit", callback=_version, is_eager=True
         ),
     ] = False,
 ) -> None:
@@ -88,6 +119,11 @@ def _guarded(console: Console, action: Callable[[], T]) -> T:
     except UsageError as error:
         console.usage_error(error)
         raise typer.Exit(USAGE) from None
+
+
+def _flags(reload: bool | None, reload_delay: str | None, preserve_state: bool | None) -> Flags:
+    delay = reload_delay_flag(reload_delay)
+    return Flags(hot_reload=reload, reload_delay=delay, preserve_state=preserve_state)
 
 
 def _project(paths: list[Path] | None, config: Path | None, flags: Flags) -> Project:
@@ -104,29 +140,25 @@ def start(
     events: EventsOpt = None,
     plain: Annotated[
         bool, typer.Option("--plain", help="Plain prefixed lines: no colours, no status view")
-    ] = False,
+    ] = (False),
     verbose: VerboseOpt = False,
 ) -> None:
     """Run agents (files or folders), watch the project, restart only what changed."""
     console = Console(plain=plain, verbose=verbose)
-    flags = Flags(hot_reload=reload, reload_delay=reload_delay, preserve_state=preserve_state)
+    flags = _guarded(console, lambda: _flags(reload, reload_delay, preserve_state))
     project = _guarded(console, lambda: _project(paths, config, flags))
     if not project.discovery.agents:
-        console.usage_error(
-            UsageError.single(
-                ", ".join(map(str, project.paths)),
-                "no agents found: an agent is a .py file with an "
-                '`if __name__ == "__main__":` block or an agent decorator, or a folder with '
-                "__main__.py (see `meshdev debug agents`)",
-            )
-        )
+        console.usage_error(UsageError.single(", ".join(map(str, project.paths)), NO_AGENTS))
         raise typer.Exit(USAGE)
     raise typer.Exit(_run(console, project, flags, events))
 
 
 @app.command()
 def mcp(
-    script: Annotated[Path, typer.Argument(help="The MCP server: a .py file or a __main__ folder")],
+    script: Annotated[
+        Path,
+        typer.Argument(help="The MCP server: a .py file or a __main__ folder", metavar="SCRIPT"),
+    ],
     reload: ReloadOpt = None,
     config: ConfigOpt = None,
     reload_delay: ReloadDelayOpt = None,
@@ -134,16 +166,14 @@ def mcp(
     events: EventsOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Run one stdio MCP server behind a session-keeping front: make `meshdev mcp SCRIPT` the
-    server command of an MCP client. stdout carries only JSON-RPC; meshdev talks on stderr."""
+    """Run one stdio MCP server behind a session-keeping front (an MCP client's server command).
+
+    stdout carries only JSON-RPC; meshdev talks on stderr."""
     console = Console(file=sys.stderr, plain=True, verbose=verbose)
-    flags = Flags(hot_reload=reload, reload_delay=reload_delay, preserve_state=preserve_state)
+    flags = _guarded(console, lambda: _flags(reload, reload_delay, preserve_state))
     project = _guarded(
         console, lambda: load_mcp_project(script, config, os.environ, flags, Path.cwd())
     )
-    if not project.discovery.agents:
-        console.usage_error(UsageError.single(str(script), "not a .py file or a __main__ folder"))
-        raise typer.Exit(USAGE)
     raise typer.Exit(_run(console, project, flags, events))
 
 
@@ -169,14 +199,24 @@ def debug_watches(
 
 @debug_app.command("why")
 def debug_why(
-    file: Path, paths: PathsArg = None, config: ConfigOpt = None, as_json: JsonOpt = False
+    file: Annotated[Path, typer.Argument(help="The file to explain", metavar="FILE")],
+    paths: PathsArg = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Why FILE does or does not trigger a reload, and which agents it restarts."""
+    """Why FILE does or does not trigger a reload, and which agents it restarts (asking the
+    running meshdev of its project, when one runs, about files opened at run time)."""
     console = Console()
-    project = _guarded(console, lambda: _project(paths, config, Flags()))
+    cwd = Path.cwd()
+    project = _guarded(
+        console, lambda: load_project_of(file, paths or [], config, os.environ, Flags(), cwd)
+    )
     from meshdev.decide import explain
+    from meshdev.supervise import asked
 
-    _output(console, explain.why(project, file), as_json, console.render_why)
+    question = asked.request((cwd / file).resolve())
+    running = asked.read_answer(_guarded(console, lambda: reach.ask(project.root, question)))
+    _output(console, explain.why(project, cwd / file, running), as_json, console.render_why)
 
 
 @debug_app.command("agents")
@@ -194,24 +234,32 @@ def debug_agents(
 def _output(
     console: Console, data: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]
 ) -> None:
-    if as_json:
-        console.plain(json.dumps(data, indent=2))
-    else:
+    if not as_json:
         render(data)
+        return
+    # Straight to stdout, one list entry a line: rich would scan a 60,000-file answer for markup
+    # and wrap it, and json's `indent` falls back to its pure-Python encoder; each line here is
+    # written by the C one.
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            items = ",\n".join(f"    {json.dumps(item)}" for item in value)
+            lines.append(f"  {json.dumps(key)}: [\n{items}\n  ]")
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    sys.stdout.write("{\n" + ",\n".join(lines) + "\n}\n")
+    sys.stdout.flush()
 
 
-AgentArg = Annotated[str | None, typer.Argument(help="One agent (default: all)")]
+AgentArg = Annotated[
+    str | None, typer.Argument(help="One agent (default: all)", metavar="AGENT", show_default=False)
+]
 ProjectOpt = Annotated[
     Path | None,
-    typer.Option("--project", "-p", help="A folder or file of the project (default: .)"),
+    typer.Option(
+        "--project", "-p", metavar="PATH", help="A folder or file of the project (default: .)"
+    ),
 ]
-
-
-def _store(project: Path | None, config: Path | None) -> StateStore:
-    from meshdev.project.statestore import StateStore
-
-    root = project_root(project, config, Path.cwd())
-    return StateStore(root / ".meshdev")
 
 
 @state_app.command("show")
@@ -223,10 +271,13 @@ def state_show(
 ) -> None:
     """What is saved for each agent: keys, types, sizes and age (signatures checked)."""
     console = Console()
-    store = _guarded(console, lambda: _store(project, config))
-    entries = store.describe(agent)
+    root, entries = _guarded(console, lambda: reach.saved_state(project, config, os.environ, agent))
+    if not as_json and Path.cwd() in root.parents:  # found below: say which project it is
+        console.plain(f"project {root}")
     if as_json:
         console.plain(json.dumps(entries, indent=2))
+    elif agent and not entries:
+        console.plain(f"no saved state for {agent}")
     else:
         console.render_state(entries)
 
@@ -237,8 +288,7 @@ def state_clear(
 ) -> None:
     """Remove the saved state of one agent, or of all: they start fresh next time."""
     console = Console()
-    store = _guarded(console, lambda: _store(project, config))
-    removed = store.clear(agent)
+    removed = _guarded(console, lambda: reach.clear_state(project, config, os.environ, agent))
     for path in removed:
         console.plain(f"removed {path}")
     if not removed:
@@ -248,21 +298,19 @@ def state_clear(
 @app.command()
 def reload(
     agents: Annotated[
-        list[str] | None, typer.Argument(help="Agents to reload (default: all)")
+        list[str] | None,
+        typer.Argument(help="Agents to reload (default: all)", metavar="NAME", show_default=False),
     ] = None,
     project: ProjectOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Reload agents of the meshdev running for this project (from another terminal)."""
     console = Console()
-    from meshdev.sources import commands as control
-
-    root = _guarded(console, lambda: project_root(project, config, Path.cwd()))
-    try:
-        answer = control.send(control.socket_path(root), " ".join(["r", *(agents or [])]))
-    except OSError:
+    command = " ".join(["r", *(agents or [])])
+    root, answer = _guarded(console, lambda: reach.command(project, config, command))
+    if answer is None:
         console.usage_error(UsageError.single(str(root), "no meshdev is running for this project"))
-        raise typer.Exit(FAILURE) from None
+        raise typer.Exit(FAILURE)
     console.plain(answer)
     if not answer.startswith("reloaded"):
         raise typer.Exit(FAILURE)

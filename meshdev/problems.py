@@ -10,6 +10,14 @@ OK = 0
 FAILURE = 1
 USAGE = 2
 
+MAX_SHOWN = 20  # problems told at once: a 50,000-key file must not print 50,000 lines
+_MAX_TEXT = 80  # characters of a user's value or key quoted in a message
+
+
+def shorten(text: str, limit: int = _MAX_TEXT) -> str:
+    """`text`, cut with an ellipsis past `limit` characters (a message quotes what it must)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -22,15 +30,19 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line else self.source
-        key = f" {self.key}:" if self.key else ""
-        return f"{where}:{key} {self.message}"
+        key = f" {shorten(self.key)}:" if self.key else ""
+        return f"{where}:{key} {shorten(self.message, 1000)}"
 
 
 class UsageError(Exception):
     """Bad input from the user: reported as one readable message per problem, exit code 2."""
 
     def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
-        self.problems = tuple(problems)
+        told = list(problems[:MAX_SHOWN])
+        if len(problems) > MAX_SHOWN:
+            more = len(problems) - MAX_SHOWN
+            told.append(Problem(told[-1].source, None, "", f"and {more:,} more problems"))
+        self.problems = tuple(told)
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod

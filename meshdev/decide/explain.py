@@ -1,7 +1,8 @@
 """Answers for `meshdev debug`: what is watched, why a file does (not) trigger, what is an agent.
 
-Pure data (dicts ready for JSON); the console renders them. Uses the static import closure only,
-since no agent runs during a debug command.
+Pure data (dicts ready for JSON); the console renders them. A debug command runs no agent, so it
+reads the static import closure; what agents open (config files, prompts) or import at run time
+is known only to a running meshdev, which `debug why` asks when one runs (`running`).
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ def _file_entry(project: Project, index: DependencyIndex, path: Path) -> dict[st
     }
 
 
-def why(project: Project, path: Path) -> dict[str, Any]:
+def why(project: Project, path: Path, running: list[str] | None = None) -> dict[str, Any]:
+    """`running`: the agents whose picture holds the file in the running meshdev (static imports,
+    modules loaded and files opened at run time), or None when no meshdev runs."""
     full = path.resolve()
     decision = project.rules.decide(full)
     found = closures(project)
@@ -95,13 +98,17 @@ def why(project: Project, path: Path) -> dict[str, Any]:
         if full in closure.importer
     }
     watchers = project.rules.watching_agents(project.rules.relative(full) or "")
+    agents = {name: " -> ".join([name, *chain[1:]]) for name, chain in chains.items()}
+    agents |= {name: f"{name} (watch pattern)" for name in watchers}
+    for name in sorted(set(running or ()) - set(agents)):
+        agents[name] = f"{name} (opened or imported it at run time)"
     return {
         "path": str(full),
         "exists": full.exists(),
         "verdict": decision.verdict.value,
         "explanation": decision.explain(),
-        "agents": {name: " -> ".join([name, *chain[1:]]) for name, chain in chains.items()}
-        | {name: f"{name} (watch pattern)" for name in watchers},
+        "agents": agents,
+        "asked_running_meshdev": running is not None,
     }
 
 
@@ -109,8 +116,18 @@ def _module_name(closure: Closure, path: Path) -> str:
     return closure.modules.get(path, path.name)
 
 
+AGENT_RULE = (
+    'In a folder: each .py file with an `if __name__ == "__main__":` block or an agent '
+    "decorator, and each sub-folder with a __main__.py, is an agent; helpers (_*.py, test_*.py, "
+    "conftest.py, plain modules) are not, nor is a package behind a console script (a "
+    "command-line tool: named in pyproject.toml's scripts, or installed). A file or folder named "
+    "on the command line, or listed under `agents:` with a path, is an agent whatever it holds."
+)
+
+
 def agents(project: Project) -> dict[str, Any]:
     return {
+        "rule": AGENT_RULE,
         "agents": [
             {
                 "name": a.name,

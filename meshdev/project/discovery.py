@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from meshdev.problems import Problem, UsageError
 from meshdev.project.config import AgentSpec, FileConfig
+from meshdev.project.tools import tool_reason
 
 _MAIN_GUARD = re.compile(r"""__name__\s*==\s*['"]__main__['"]""")
 
@@ -85,13 +87,21 @@ def _named_path(path: Path) -> AgentDef:
 def scan_folder(folder: Path) -> tuple[list[AgentDef], list[Skipped]]:
     agents: list[AgentDef] = []
     skipped: list[Skipped] = []
-    for entry in sorted(folder.iterdir()):
-        if entry.is_dir():
-            if (entry / "__main__.py").is_file():
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        return [], [Skipped(folder, f"cannot read it ({exc.strerror})")]
+    # os.path's tests, not pathlib's: they answer False where a folder cannot be read.
+    for entry in entries:
+        if os.path.isdir(entry):
+            tool = _tool(entry)
+            if tool is not None:
+                skipped.append(Skipped(entry, tool))
+            elif os.path.isfile(entry / "__main__.py"):
                 agents.append(
                     AgentDef(entry.name, entry / "__main__.py", "folder with __main__.py")
                 )
-            elif not entry.name.startswith((".", "_")) and any(entry.glob("*.py")):
+            elif not entry.name.startswith((".", "_")) and _has_python(entry):
                 skipped.append(Skipped(entry, "folder without __main__.py"))
         elif entry.suffix == ".py":
             why_not = helper_reason(entry.name)
@@ -103,6 +113,24 @@ def scan_folder(folder: Path) -> tuple[list[AgentDef], list[Skipped]]:
                     Skipped(entry, why_not or "plain module: no __main__ block or agent decorator")
                 )
     return agents, skipped
+
+
+def _has_python(folder: Path) -> bool:
+    try:
+        return any(folder.glob("*.py"))
+    except OSError:
+        return False
+
+
+def _tool(folder: Path) -> str | None:
+    """Why a `__main__.py` package is a command-line tool rather than an agent, or None."""
+    if not os.path.isfile(folder / "__main__.py") or not os.path.isfile(folder / "__init__.py"):
+        return None
+    why = tool_reason(folder)
+    if why is None:
+        return None
+    run = f"meshdev start {folder.name}"
+    return f"{why}: a command-line tool, not an agent; name it to run it ({run})"
 
 
 def helper_reason(filename: str) -> str | None:
@@ -161,17 +189,32 @@ def _decorator_name(node: ast.expr) -> str | None:
 
 def _configured(config: FileConfig) -> list[AgentDef]:
     out = []
+    problems = []
     for spec in config.agents:
         if spec.path is None:
             continue
         path = (config.root / spec.path).resolve()
-        if not path.exists():
-            raise UsageError.single(
-                str(config.path), f"{spec.path} does not exist", f"agents.{spec.name}.path"
-            )
         script = path / "__main__.py" if path.is_dir() else path
+        wrong = _script_problem(path, script)
+        if wrong is not None:
+            where = f"agents.{spec.name}.path"
+            problems.append(Problem(str(config.path), spec.line, where, f"{spec.path} {wrong}"))
+            continue
         out.append(AgentDef(spec.name, script, "listed in .meshwatch"))
+    if problems:
+        raise UsageError(problems)
     return out
+
+
+def _script_problem(path: Path, script: Path) -> str | None:
+    """Why a configured path cannot be run as an agent, or None."""
+    if not path.exists():
+        return "does not exist"
+    if path.is_dir() and not script.is_file():
+        return "is a folder without __main__.py"
+    if not path.is_dir() and path.suffix != ".py":
+        return "is not a Python file; name a .py file or a folder with __main__.py"
+    return None
 
 
 def _unique(agents: Iterable[AgentDef]) -> list[AgentDef]:

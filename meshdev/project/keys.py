@@ -26,6 +26,15 @@ class Unit(Enum):
     EXTENSIONS = "file extensions"  # `.py`, `yaml`: the leading dot is optional
     PATTERNS = "gitignore-style patterns"  # `.meshwatch` only
     STRATEGY = "a reload strategy"  # restart or refresh; environment only
+    SECONDS = "a number of seconds"  # `0.5`: how mcp-mesh's own variables are written
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """A variable another tool reads for the same thing, in that tool's own unit."""
+
+    name: str
+    unit: Unit
 
 
 @dataclass(frozen=True)
@@ -39,11 +48,29 @@ class Setting:
     env: str | None = None  # the variables are MESHDEV_<env> and its alias MCP_MESH_<env>
     flag: str | None = None  # the Flags field that carries its command-line option ...
     option: str | None = None  # ... spelt so on `meshdev start` (declared for typer in cli.py)
+    # The sane range of a number, in its unit; a value outside it is refused where it is given
+    # (a day in milliseconds is far past any real wait, and far below what timers overflow at).
+    lowest: int | None = None
+    highest: int | None = None
+    foreign: tuple[Foreign, ...] = ()  # read after env_names, in their own unit
 
     @property
     def env_names(self) -> tuple[str, ...]:
         """The variables that set it, the winning one first."""
         return tuple(prefix + self.env for prefix in ENV_PREFIXES) if self.env else ()
+
+    @property
+    def range_text(self) -> str:
+        """Lowest, an en dash, highest, as the README's tables write it ("" for no number)."""
+        return f"{self.lowest}\u2013{self.highest}" if self.highest is not None else ""
+
+
+# mcp-mesh's own reload runner (`meshctl start --watch`) waits this long after a stop for the
+# port to be free. meshdev starts a new process only once the old group is gone, so it has no
+# such wait: the variable is accepted (and checked) so that mcp-mesh setups run unchanged.
+ACCEPTED_ONLY = (Foreign("MCP_MESH_RELOAD_PORT_DELAY", Unit.SECONDS),)
+ACCEPTED_ONLY_MAX_SECONDS = 60
+DAY_MS = 86_400_000
 
 
 # Flag > environment > .meshwatch > default. Rows are resolved, and bad variables reported, in
@@ -84,6 +111,9 @@ SETTINGS: tuple[Setting, ...] = (
         env="RELOAD_DELAY",
         flag="reload_delay",
         option="--reload-delay",
+        lowest=0,
+        highest=60_000,
+        foreign=(Foreign("MCP_MESH_RELOAD_DEBOUNCE", Unit.SECONDS),),
     ),
     Setting(
         key="reload_max_delay",
@@ -91,6 +121,8 @@ SETTINGS: tuple[Setting, ...] = (
         unit=Unit.MILLISECONDS,
         default=5000,
         env="RELOAD_MAX_DELAY",
+        lowest=0,
+        highest=600_000,
     ),
     Setting(
         key="stop_grace",
@@ -98,6 +130,8 @@ SETTINGS: tuple[Setting, ...] = (
         unit=Unit.MILLISECONDS,
         default=5000,
         env="STOP_GRACE",
+        lowest=0,
+        highest=600_000,
     ),
     Setting(
         key="checkpoint_interval",
@@ -105,6 +139,8 @@ SETTINGS: tuple[Setting, ...] = (
         unit=Unit.MILLISECONDS,
         default=5000,
         env="CHECKPOINT_INTERVAL",
+        lowest=0,
+        highest=3_600_000,
     ),
     Setting(
         key="state_warn_mb",
@@ -112,6 +148,8 @@ SETTINGS: tuple[Setting, ...] = (
         unit=Unit.WHOLE,
         default=20,
         env="STATE_WARN_MB",
+        lowest=0,
+        highest=100_000,
     ),
     Setting(
         key="watch_extensions",
@@ -156,6 +194,8 @@ SETTINGS: tuple[Setting, ...] = (
         unit=Unit.MILLISECONDS,
         default=500,
         env="POLL_INTERVAL",
+        lowest=10,
+        highest=60_000,
     ),
     Setting(
         key="crash_limit",
@@ -163,6 +203,8 @@ SETTINGS: tuple[Setting, ...] = (
         unit=Unit.WHOLE,
         default=3,
         env="CRASH_LIMIT",
+        lowest=1,
+        highest=1_000,
     ),
     Setting(
         key="crash_window",
@@ -170,6 +212,8 @@ SETTINGS: tuple[Setting, ...] = (
         unit=Unit.MILLISECONDS,
         default=10_000,
         env="CRASH_WINDOW",
+        lowest=0,
+        highest=DAY_MS,
     ),
     Setting(
         key="backoff",
@@ -177,6 +221,8 @@ SETTINGS: tuple[Setting, ...] = (
         unit=Unit.MILLISECONDS,
         default=500,
         env="BACKOFF",
+        lowest=0,
+        highest=600_000,
     ),
     Setting(
         key="backoff_max",
@@ -184,6 +230,8 @@ SETTINGS: tuple[Setting, ...] = (
         unit=Unit.MILLISECONDS,
         default=10_000,
         env="BACKOFF_MAX",
+        lowest=0,
+        highest=3_600_000,
     ),
     Setting(
         key="healthy_after",
@@ -191,6 +239,8 @@ SETTINGS: tuple[Setting, ...] = (
         unit=Unit.MILLISECONDS,
         default=10_000,
         env="HEALTHY_AFTER",
+        lowest=0,
+        highest=DAY_MS,
     ),
     Setting(
         key="startup_period",
@@ -198,6 +248,8 @@ SETTINGS: tuple[Setting, ...] = (
         unit=Unit.MILLISECONDS,
         default=1000,
         env="STARTUP_PERIOD",
+        lowest=0,
+        highest=600_000,
     ),
     Setting(
         key="ready_timeout",
@@ -205,5 +257,7 @@ SETTINGS: tuple[Setting, ...] = (
         unit=Unit.MILLISECONDS,
         default=30_000,
         env="READY_TIMEOUT",
+        lowest=100,
+        highest=3_600_000,
     ),
 )

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from meshdev.problems import UsageError
 from meshdev.project import gitignore
-from meshdev.project.config import FileConfig, find_config, load_config
-from meshdev.project.discovery import Discovery, discover
+from meshdev.project.config import CONFIG_NAME, FileConfig, find_config, load_config
+from meshdev.project.discovery import Discovery, discover, scan_folder
 from meshdev.project.patterns import RulesInput, WatchRules
 from meshdev.project.settings import Flags, Settings, resolve
+
+NO_AGENTS = (
+    'no agents found: an agent is a .py file with an `if __name__ == "__main__":` block or an '
+    "agent decorator, or a folder with __main__.py (see `meshdev debug agents`)"
+)
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,12 @@ def load_mcp_project(
     found from the script: the nearest `.meshwatch` upward, else the nearest folder holding `.git`,
     else the script's folder. Only the script runs, as an MCP server on stdio."""
     target = _existing(script, cwd)
-    config = (cwd / config_path).resolve() if config_path is not None else None
+    config = cwd / config_path if config_path is not None else None
     project = load_project([target], config, env, flags, mcp_root(target))
-    return _only_the_server(replace(project, serves_mcp=True))
+    served = _only_the_server(replace(project, serves_mcp=True))
+    if not served.discovery.agents:
+        raise UsageError.single(str(script), "not a .py file or a __main__ folder")
+    return served
 
 
 def mcp_root(script: Path) -> Path:
@@ -94,10 +103,63 @@ def project_root(path: Path | None, config_path: Path | None, cwd: Path) -> Path
     return _config((target,), config_path, cwd).root
 
 
+def agents_of(root: Path, config_path: Path | None, env: Mapping[str, str], cwd: Path) -> set[str]:
+    """The agents the project at `root` has now, as far as `meshdev state` can tell without the
+    PATHs given to `start`: those at the root, in its folders (`agents/`) and in `.meshwatch`.
+    Empty when the project cannot be read: its problems are `meshdev start`'s to tell."""
+    config = cwd / config_path if config_path is not None else None
+    try:
+        names = load_project([root], config, env, Flags(), root).discovery.names()
+    except UsageError:
+        return set()
+    for folder in _folders(root):
+        names |= {agent.name for agent in scan_folder(folder)[0]}
+    return names
+
+
+def _folders(root: Path) -> list[Path]:
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return []
+    return [e for e in entries if e.is_dir() and not e.name.startswith((".", "_"))]
+
+
+def check_agent(names: set[str], agent: str | None, root: Path) -> None:
+    """UsageError when `agent` is given and is not an agent of the project."""
+    if agent is None or not names or agent in names:
+        return
+    known = ", ".join(sorted(names))
+    raise UsageError.single(str(root), f"no agent named {agent!r} in this project ({known})")
+
+
+def load_project_of(
+    file: Path,
+    paths: Sequence[Path],
+    config_path: Path | None,
+    env: Mapping[str, str],
+    flags: Flags,
+    cwd: Path,
+) -> Project:
+    """`debug why FILE`: without PATHs or --config, the project FILE belongs to (the nearest
+    .meshwatch above it: its folder is the root, where agents are looked for), as `start` finds
+    it from its first PATH; without one above FILE, the project of the current folder."""
+    target = _resolved(cwd / file, str(file))  # a link that loops is told here, once
+    if paths or config_path is not None:
+        return load_project(paths, config_path, env, flags, cwd)
+    found = find_config(target)
+    if found is None:
+        return load_project([], None, env, flags, cwd)
+    return load_project([found.parent], found, env, flags, cwd)
+
+
 def reload_config(project: Project, env: Mapping[str, str], flags: Flags) -> Project:
-    """The same project with its .meshwatch read again; UsageError leaves the caller's as it was."""
-    assert project.config.path is not None
-    config = load_config(project.config.path)
+    """The same project with its .meshwatch read again; UsageError leaves the caller's as it was.
+
+    A .meshwatch that is gone now means the defaults again (as if meshdev started without it)."""
+    path = project.config.path or project.root / CONFIG_NAME
+    gone = not os.path.lexists(path)
+    config = FileConfig(path=None, root=project.root) if gone else load_config(path)
     settings = resolve(config, env, flags)
     discovery = discover(project.paths, config)
     project_ = _only_the_server(
@@ -105,6 +167,15 @@ def reload_config(project: Project, env: Mapping[str, str], flags: Flags) -> Pro
     )
     project_.rules  # noqa: B018 - a broken pattern must fail here, while the old config still runs
     return project_
+
+
+def expecting_config(project: Project, changed: Iterable[Path]) -> Project:
+    """A project started without a .meshwatch, once one appears at its root, has that file as
+    its configuration (to read like any edit of it); otherwise the project as it is."""
+    created = project.root / CONFIG_NAME
+    if project.config.path is not None or created not in set(changed):
+        return project
+    return replace(project, config=replace(project.config, path=created))
 
 
 def rediscover(project: Project) -> Project:
@@ -132,16 +203,26 @@ def with_new_rules(project: Project) -> Project:
 
 
 def _existing(path: Path, cwd: Path) -> Path:
-    full = (cwd / path).resolve()
+    full = _resolved(cwd / path, str(path))
     if not full.exists():
         raise UsageError.single(str(path), "no such file or folder; check the path")
     return full
 
 
+def _resolved(path: Path, shown: str) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop: RuntimeError before Python 3.13
+        raise UsageError.single(shown, "is a symbolic link that loops; check the path") from None
+
+
 def _config(targets: tuple[Path, ...], config_path: Path | None, cwd: Path) -> FileConfig:
     if config_path is not None:
-        full = (cwd / config_path).resolve()
-        if not full.is_file():
+        # The folder is resolved, not the file: a link named .meshwatch is read (and its
+        # problems told) under its own name, and its folder is the root.
+        given = cwd / config_path
+        full = _resolved(given.parent, str(config_path)) / given.name
+        if not os.path.lexists(full):
             raise UsageError.single(str(config_path), "no such file", "--config")
         return load_config(full)
     found = find_config(targets[0]) or find_config(cwd)

@@ -59,14 +59,26 @@ def render_why(out: RichConsole, data: dict[str, Any]) -> None:
     out.print(Text(data["path"] + exists, style="bold"))
     verdict_style = _VERDICT_STYLE.get(data["verdict"], "")
     out.print(Text.assemble("  verdict: ", (data["explanation"], verdict_style)))
-    if not data["agents"]:
-        out.print(Text("  no agent depends on it: a change restarts nothing"))
     for chain in data["agents"].values():
         out.print(Text(f"  restarts {chain}"))
+    if data.get("asked_running_meshdev"):
+        if not data["agents"]:
+            out.print(Text("  no running agent uses it: a change restarts nothing"))
+        return
+    if not data["agents"]:
+        out.print(Text("  no agent imports it (static imports; no meshdev runs for this project)"))
+    out.print(
+        Text(
+            "  files agents open (configuration, prompts) or import at run time are learnt at "
+            "run time: with `meshdev start` running, `meshdev debug why` asks it",
+            style="dim",
+        )
+    )
 
 
 def render_state(out: RichConsole, entries: list[dict[str, Any]]) -> None:
-    """`meshdev state show`: one row per saved key of each agent, or why its file is unusable."""
+    """`meshdev state show`: one row per saved key of each agent, or why its file is unusable.
+    An entry whose agent no longer exists (`"gone": True`) says how to remove it."""
     if not entries:
         out.print(Text("no saved state"))
         return
@@ -74,19 +86,27 @@ def render_state(out: RichConsole, entries: list[dict[str, Any]]) -> None:
     for column in ("agent", "key", "type", "size", "saved"):
         table.add_column(column)
     for entry in entries:
+        agent = entry["agent"] + (" (no such agent now)" if entry.get("gone") else "")
         if "problem" in entry:
             unusable = Text(f"unusable: {entry['problem']}", style="red")
-            table.add_row(entry["agent"], unusable, "", format_size(entry["bytes"]), "")
+            table.add_row(agent, unusable, "", format_size(entry["bytes"]), "")
             continue
         saved = _age(entry["age_seconds"])
         # An agent that saved an empty state still gets a row, so it is not mistaken for none.
         for key, meta in entry["keys"].items() or [("(empty)", {"type": "", "size": 0})]:
-            table.add_row(entry["agent"], key, meta["type"], format_size(meta["size"]), saved)
+            table.add_row(agent, key, meta["type"], format_size(meta["size"]), saved)
     out.print(table)
+    for entry in (e for e in entries if e.get("gone")):
+        name = entry["agent"]
+        message = f"{name} is no agent of this project now: `meshdev state clear {name}` removes it"
+        out.print(Text(message, style="dim"))
 
 
 def render_agents(out: RichConsole, data: dict[str, Any]) -> None:
-    """`meshdev debug agents`: each agent with its script and why it counts, then the rejects."""
+    """`meshdev debug agents`: the rule, each agent with its script and why it counts, then
+    the rejects."""
+    if data.get("rule"):
+        out.print(Text(data["rule"], style="dim"))
     table = Table(title="agents", show_edge=False, header_style="bold")
     for column in ("agent", "script", "why"):
         table.add_column(column)

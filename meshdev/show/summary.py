@@ -79,7 +79,8 @@ class Summary:
         return rows
 
 
-_GONE = ("crashed", "finished", "stopped", "waiting for a good save")
+# No process runs in these states: the status view shows no pid, uptime or memory.
+_GONE = ("crashed", "finished", "stopped", "backoff", "waiting for a good save")
 
 
 def _started(f: AgentFigures, e: Event) -> None:
@@ -92,6 +93,12 @@ def _started(f: AgentFigures, e: Event) -> None:
 def _timing(f: AgentFigures, e: Event) -> None:
     f.reload_seconds.append(e["total"])
     f.last_reload = e["total"]
+
+
+def _ready(f: AgentFigures, e: Event) -> None:
+    # Only the process of the moment: a late word from one that already ended changes nothing.
+    if f.state not in _GONE and e.get("pid", f.pid) == f.pid:
+        f.state = "running"
 
 
 def _exited(f: AgentFigures, e: Event) -> None:
@@ -109,7 +116,7 @@ def _set(attribute: str, value: str) -> Any:
 
 _HANDLERS = {
     "agent_started": _started,
-    "agent_ready": _set("state", "running"),
+    "agent_ready": _ready,
     "agent_stopped": _set("state", "stopped"),
     "agent_exited": _exited,
     "reload_timing": _timing,

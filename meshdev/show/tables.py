@@ -83,22 +83,58 @@ def summary_table(rows: dict[str, dict[str, Any]]) -> Table:
     return table
 
 
-def circuit_panel(event: Event) -> Panel:
-    """A `circuit_open` event: boxed, because the agent now stays down until someone acts."""
+def circuit_lines(event: Event) -> list[tuple[str, str]]:
+    """A `circuit_open` event as (line, style) pairs: the panel's body, or plain lines."""
     code = event["returncode"] if event["returncode"] is not None else "none (not ready in time)"
-    body = Text(
-        f"exit code {code}; {event['failures']} failures within {event['window']:g} s, "
-        "so no more automatic restarts.\n",
-        style="bold",
-    )
+    lines = [
+        (
+            f"exit code {code}; {event['failures']} failures within {event['window']:g} s, "
+            "so no more automatic restarts.",
+            "bold",
+        )
+    ]
     if event["stderr"]:
-        body.append("last lines of its stderr:\n", style="dim")
-        body.append("\n".join(event["stderr"]) + "\n", style="red")
-    body.append(
-        "waiting for a change to its files (or a manual reload); the other agents keep running.",
-        style="yellow",
+        lines.append(("last lines of its stderr:", "dim"))
+        lines += [(line, "red") for line in event["stderr"]]
+    lines.append(
+        (
+            "waiting for a change to its files (or a manual reload); the other agents keep "
+            "running.",
+            "yellow",
+        )
     )
+    return lines
+
+
+def circuit_panel(event: Event) -> Panel:
+    """A `circuit_open` event: boxed, because the agent now stays down until someone acts.
+
+    Its lines wrap at the panel's edge (never cut): the end of a crash's last line, "address
+    already in use", is often the whole story."""
+    body = Text()
+    for i, (line, style) in enumerate(circuit_lines(event)):
+        body.append(("\n" if i else "") + line, style=style)
     return Panel(body, title=f"{event['agent']}: circuit open", border_style="red", expand=False)
+
+
+def summary_lines(rows: dict[str, dict[str, Any]]) -> list[str]:
+    """The exit summary without a table, for plain output: one sentence per agent."""
+    lines = []
+    for name, row in rows.items():
+        reloads = f"{plural(row['reloads'], 'reload')}"
+        if row["reloads"]:
+            median, worst = row["median_reload_s"], row["worst_reload_s"]
+            reloads += f" (median {format_seconds(median)}, worst {format_seconds(worst)})"
+        lines.append(
+            f"{name}: {plural(row['restarts'], 'restart')}, {reloads}, "
+            f"{plural(row['crashes'], 'crash', 'crashes')}, circuit {row['circuit']}"
+        )
+    return lines
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """`1 key`, `2 keys`."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def format_duration(seconds: float | None) -> str:

@@ -78,8 +78,11 @@ class Executor:
         if decision.log_only:
             files = [rel(p) for p in decision.log_only]
             self.emit(Event("log_only", {"files": files, "storm": storm}))
-        if decision.unused:
-            files = [rel(p) for p in decision.unused]
+        # A new agent's own script is no agent's file yet, but it is news: "new agent", below.
+        scripts = {a.script for a in map(project.discovery.get, decision.start) if a is not None}
+        unused = [p for p in decision.unused if p not in scripts]
+        if unused:
+            files = [rel(p) for p in unused]
             self.emit(Event("unused", {"files": files, "storm": storm}))
         for name in decision.start:
             agent = project.discovery.get(name)

@@ -106,8 +106,9 @@ class Health:
         """`signalled`: the agent said so itself (from now on, wait for it up to ready_timeout)."""
         if signalled:
             self.signals_ready.add(name)
-        life = self.fleet.life_of(name)
-        if life is None or life.ready:
+        life, handle = self.fleet.life_of(name), self.fleet.handle_of(name)
+        # An exit not handled yet (its message still queued) is no readiness either.
+        if life is None or life.ready or (handle is not None and handle.has_exited()):
             return
         life.ready, life.ready_at = True, self.clock()
         self.timers.cancel_agent(name, life.generation)

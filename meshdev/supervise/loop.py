@@ -19,7 +19,7 @@ from meshdev.decide.reload import Decider, Decision
 from meshdev.decide.timers import Rearm, RestartAfterBackoff, Resync, TimerKey, Timers
 from meshdev.events import Event, EventSink
 from meshdev.interfaces import Clock, Front, LineSink, NoFront, Sinks, Spawner, WatcherFactory
-from meshdev.project.project import Project
+from meshdev.project.project import Project, expecting_config
 from meshdev.project.settings import Flags
 from meshdev.project.statestore import StateStore
 from meshdev.sources.commands import understand
@@ -40,6 +40,7 @@ from meshdev.sources.messages import (
     WatchError,
 )
 from meshdev.sources.signals import signal_name
+from meshdev.supervise import asked
 from meshdev.supervise.execute import Executor
 from meshdev.supervise.fleet import Fleet
 from meshdev.supervise.health import Health
@@ -199,6 +200,8 @@ class Supervisor:
         store = StateStore(self.project.private_dir)
         verdict = self.fleet.on_exit(exit_.agent, exit_.generation, exit_.returncode, store)
         if verdict != "ignored":
+            # A process that ended is never "ready": its readiness checks end with it.
+            self.timers.cancel_agent(exit_.agent, exit_.generation)
             self.front.ended(exit_.agent, exit_.generation, exit_.returncode)
         if verdict == "finished":
             hint = _stdio_server_hint(self.project, self.deps, exit_.agent)
@@ -240,6 +243,8 @@ class Supervisor:
     # -- commands and reloads -----------------------------------------------------------------
 
     def _on_command(self, text: str) -> str:
+        if asked.is_request(text):
+            return asked.answer(text, self.deps)
         names, answer = understand(text, sorted(self.project.discovery.names()))
         if names:
             decision = self.decider.manual(names, self.project, self.deps)
@@ -247,7 +252,8 @@ class Supervisor:
         return answer
 
     def _reload(self, paths: list[Path], seen: float) -> None:
-        decision = self.decider.decide(paths, self.project, self.deps, self.fleet.known())
+        project = expecting_config(self.project, paths)  # a .meshwatch created meanwhile
+        decision = self.decider.decide(paths, project, self.deps, self.fleet.known())
         if decision.project is not None:
             self.project = decision.project
             self.watching.new_coalescer()  # empty now: its batch was just taken

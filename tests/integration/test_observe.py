@@ -64,6 +64,8 @@ def test_typing_r_on_the_terminal_reloads(tmp_path: Path, meshdev_run: Run) -> N
     md.type("r beta")
     wait_until(lambda: len(md.events("reload")) == 2, "the second reload", context=md.context)
     assert md.events("reload")[1]["agents"] == ["beta"]
+    # The answer to `r beta` may be logged after the reload itself: wait for it before marking.
+    wait_until(lambda: len(md.events("command")) >= 2, "the answer to r beta", context=md.context)
     mark = md.mark()
     md.type("hello")
     assert "unknown command 'hello'" in md.wait_event("command", after=mark)["reply"]
@@ -78,8 +80,10 @@ def test_the_summary_on_exit(tmp_path: Path, meshdev_run: Run) -> None:
     summary = md.events("shutdown")[0]["agents"]
     assert summary["alpha"]["reloads"] == 1 and summary["beta"]["reloads"] == 0
     assert summary["alpha"]["median_reload_s"] > 0
-    assert "session summary" in md.output()
-    assert re.search(r"alpha\s+│\s+1\s+│\s+1\s+│", md.output())
+    # In a pipe: plain `name | line` output, no table.
+    assert "meshdev | session summary:" in md.output()
+    assert re.search(r"meshdev \|   alpha: 1 restart, 1 reload \(median \d", md.output())
+    assert not re.search("[╭╮╰╯│┃━┏┓┗┛]", md.output())
 
 
 def test_the_live_view_in_a_terminal(tmp_path: Path) -> None:
@@ -128,3 +132,107 @@ def test_the_live_view_in_a_terminal(tmp_path: Path) -> None:
             for agent_pid in re.findall(r"started \(pid (\d+)\)", read_some()):
                 kill_group(int(agent_pid))
             os.close(master)
+
+
+def demo(tmp_path: Path) -> Path:
+    """The README's demo layout: a project folder with .meshwatch and agents side by side, one
+    of which opens a YAML file at run time; the user stays in the folder above it."""
+    project = tmp_path / "examples/agents"
+    write(project / ".meshwatch", "log_only: ['*.md']\nreload_delay: 50\nstop_grace: 1000\n")
+    write(project / "lib/__init__.py", "")
+    write(project / "lib/shared.py", "X = 1\n")
+    write(project / "config/weather.yaml", "sky: clear\n")
+    write(project / "counter.py", agent_source("from lib import shared", "meshdev.state['n'] = 1"))
+    opener = "open(os.path.join(os.path.dirname(__file__), 'config', 'weather.yaml')).read()"
+    write(project / "weather.py", agent_source(body=opener))
+    return project
+
+
+def test_from_the_folder_above_the_project_debug_reload_and_state_find_it(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
+    project = demo(tmp_path)
+    static = cli("debug", "why", "examples/agents/config/weather.yaml", cwd=tmp_path).stdout
+    assert "no agent imports it" in static and "learnt at run time" in static
+    why = cli("debug", "why", "examples/agents/lib/shared.py", cwd=tmp_path).stdout
+    assert "restarts counter -> lib.shared" in why
+    md = meshdev_run(
+        "examples/agents/", wait_ready=("counter", "weather"), root=project, cwd=tmp_path
+    )
+    opened = cli("debug", "why", "examples/agents/config/weather.yaml", cwd=tmp_path)
+    assert "restarts weather (opened or imported it at run time)" in opened.stdout, opened
+    before = md.pids()
+    result = cli("reload", "weather", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == "reloaded weather", result
+    md.wait_event("reload", reason="manual reload")
+    assert md.pids()["counter"] == before["counter"]
+    assert md.signal(signal.SIGTERM) == 143
+    shown = cli("state", "show", cwd=tmp_path)
+    assert f"project {project}" in shown.stdout and "counter" in shown.stdout, shown
+    assert json.loads(cli("state", "show", "--json", cwd=tmp_path).stdout)[0]["agent"] == "counter"
+
+
+def test_state_of_no_such_agent_is_said_so(tmp_path: Path) -> None:
+    mesh(tmp_path)
+    for verb in ("show", "clear"):
+        result = cli("state", verb, "nosuch", cwd=tmp_path, env={"PYTHONPATH": ""})
+        assert result.returncode == 2, result
+        assert "no agent named 'nosuch' in this project (alpha, beta)" in result.stderr
+    known = cli("state", "show", "alpha", cwd=tmp_path)
+    assert known.returncode == 0 and known.stdout.strip() == "no saved state for alpha"
+
+
+def test_debug_tables_in_a_pipe_use_the_full_width(tmp_path: Path) -> None:
+    deep = "agents/" + "a_rather_long_folder_name/" * 5
+    write(tmp_path / ".meshwatch", "log_only: ['*.md']\n")
+    write(tmp_path / deep / "alpha.py", agent_source())
+    result = cli("debug", "agents", deep, cwd=tmp_path, env={"COLUMNS": ""})
+    assert f"{deep}alpha.py" in result.stdout and "…" not in result.stdout, result.stdout
+
+
+def test_typing_under_the_live_view_is_not_echoed(tmp_path: Path) -> None:
+    """Echo off while the status table is drawn: typed text and Enter would be drawn into it
+    and leave a stale header in the scrollback; the terminal's echo is back after exit."""
+    import termios
+
+    mesh(tmp_path)
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "meshdev", "start", "agents", "--events", str(events)],
+        cwd=tmp_path,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+
+    def drain() -> None:
+        while select.select([master], [], [], 0)[0]:
+            try:
+                os.read(master, 65536)
+            except OSError:
+                return
+
+    def ready() -> bool:
+        drain()
+        return events.exists() and events.read_text().count('"agent_ready"') >= 2
+
+    try:
+        wait_until(ready, "both agents ready")
+        wait_until(lambda: not termios.tcgetattr(slave)[3] & termios.ECHO, "echo off")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        finally:
+            kill_group(proc.pid)
+            for line in events.read_text().splitlines() if events.exists() else []:
+                if '"agent_started"' in line:
+                    kill_group(int(json.loads(line)["pid"]))
+    assert termios.tcgetattr(slave)[3] & termios.ECHO, "the terminal's echo is restored"
+    os.close(slave)
+    os.close(master)

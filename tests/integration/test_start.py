@@ -172,6 +172,7 @@ def test_no_reload_runs_and_supervises_without_watching(mesh: Path, meshdev_run:
 def test_environment_variables_and_their_aliases(mesh: Path, meshdev_run: Run) -> None:
     md = start_mesh(meshdev_run, env={"MCP_MESH_RELOAD_DELAY": "234"})
     assert md.events("watching")[0]["reload_delay_ms"] == 234
+    assert md.signal(signal.SIGTERM) == 143  # one meshdev per project at a time
     md2 = meshdev_run(
         "agents/alpha.py",
         env={"MESHDEV_RELOAD_DELAY": "345", "MCP_MESH_RELOAD_DELAY": "1"},
@@ -185,6 +186,7 @@ def test_environment_variables_and_their_aliases(mesh: Path, meshdev_run: Run) -
 def test_flags_beat_the_environment(mesh: Path, meshdev_run: Run) -> None:
     md = start_mesh(meshdev_run, "--reload-delay", "77", env={"MESHDEV_RELOAD_DELAY": "999"})
     assert md.events("watching")[0]["reload_delay_ms"] == 77
+    assert md.signal(signal.SIGTERM) == 143  # one meshdev per project at a time
     md2 = meshdev_run(
         "agents/alpha.py",
         env={"MCP_MESH_ENABLE_HOT_RELOAD": "false"},
@@ -242,3 +244,65 @@ def test_refresh_strategy_is_refused_clearly(tmp_path: Path) -> None:
 def test_version_and_module_entry_point(tmp_path: Path) -> None:
     result = cli("--version", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("meshdev ")
+
+
+# -- every bad input is exit 2 with one located message (each class: tests/unit/test_cli_inputs.py)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("x: !!python/object/apply:os.system ['touch PWNED']\n", ".meshwatch:1: x: YAML tag"),
+        ("x: " + "[" * 5000 + "]" * 5000 + "\n", ".meshwatch:1: nested deeper than 32"),
+    ],
+)
+def test_a_real_start_with_a_bad_meshwatch_is_exit_2_never_a_traceback(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    write(tmp_path / "a.py", agent_source())
+    (tmp_path / ".meshwatch").write_text(text)
+    result = cli("start", "a.py", cwd=tmp_path)
+    assert result.returncode == 2 and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout and not (tmp_path / "PWNED").exists()
+
+
+def test_a_real_start_with_a_fifo_for_a_meshwatch_is_told_never_read(tmp_path: Path) -> None:
+    write(tmp_path / "a.py", agent_source())
+    os.mkfifo(tmp_path / ".meshwatch")
+    result = cli("start", "a.py", cwd=tmp_path)  # cli() times out at 60 s: a read would hang
+    assert result.returncode == 2 and ".meshwatch: is a named pipe (FIFO)" in result.stderr
+
+
+def test_mcp_mesh_s_own_variables_are_read_in_seconds(mesh: Path, meshdev_run: Run) -> None:
+    env = {"MCP_MESH_RELOAD_DEBOUNCE": "0.25", "MCP_MESH_RELOAD_PORT_DELAY": "0.5"}
+    md = start_mesh(meshdev_run, env=env)
+    assert md.events("watching")[0]["reload_delay_ms"] == 250
+
+
+# -- "ready" is never said of a process that ended -------------------------------------------------
+
+
+def test_an_agent_that_ends_at_once_is_finished_never_ready(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
+    write(tmp_path / ".meshwatch", "log_only: ['*.md']\n")
+    write(tmp_path / "agents/plain.py", 'print("done")\nif __name__ == "__main__":\n    pass\n')
+    crash = "x" * 150 + " OSError: [Errno 98] address already in use"
+    write(
+        tmp_path / "agents/crashy.py",
+        f"import sys\nif __name__ == '__main__':\n    sys.exit({crash!r})\n",
+    )
+    write(
+        tmp_path / "agents/quiet.py",
+        "import time\nif __name__ == '__main__':\n    time.sleep(600)\n",
+    )
+    md = meshdev_run("agents", env={"MESHDEV_CRASH_LIMIT": "2", "MESHDEV_BACKOFF": "0"})
+    md.wait_event("agent_exited", agent="plain", returncode=0)  # `print("done")`
+    opened = md.wait_event("circuit_open", agent="crashy")
+    assert opened["stderr"] == [crash]  # whole, in the events log and on screen
+    assert f"meshdev |   {crash}\n" in md.output()
+    md.wait_event("agent_ready", agent="quiet", how="alive for 1 s")  # past every alive timer
+    md.barrier()
+    assert not md.events("agent_ready", agent="plain")
+    assert not md.events("agent_ready", agent="crashy")
+    assert "plain ready" not in md.output() and "crashy ready" not in md.output()

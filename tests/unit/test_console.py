@@ -154,3 +154,115 @@ def test_the_saved_state_view_shows_empty_and_unusable_states() -> None:
     assert re.search(r"a\s+│ n\s+│ int\s+│ 2.5 KB\s+│ 2 h ago", text)
     assert re.search(r"b\s+│ \(empty\)\s+│\s+│ 0 B\s+│ 30 s ago", text)
     assert "unusable: bad signature" in text and "12 B" in text
+
+
+LONG = '  File "/tmp/project/agents/server.py", line 1234, in <module>  ' + "x" * 60
+CRASH = Event(
+    "circuit_open",
+    {
+        "agent": "alpha",
+        "returncode": 1,
+        "failures": 3,
+        "window": 10.0,
+        "stderr": [LONG, "OSError: [Errno 98] error while attempting to bind: address in use"],
+    },
+)
+BOXES = re.compile("[╭╮╰╯│┃━─┏┓┗┛╇]")
+
+
+def test_plain_output_has_no_panel_and_keeps_whole_lines() -> None:
+    c, out = console()  # plain, as in a pipe or with --plain
+    c.event(CRASH)
+    text = out.getvalue()
+    assert not BOXES.search(text)
+    assert "meshdev | ✗ alpha: circuit open\n" in text
+    assert f"meshdev |   {LONG}\n" in text
+    assert "address in use" in text
+    assert all(line.startswith("meshdev | ") for line in text.splitlines())
+
+
+def test_the_circuit_panel_in_a_terminal_wraps_never_cuts() -> None:
+    out = io.StringIO()
+    out.isatty = lambda: True  # type: ignore[method-assign]
+    c = Console(file=out, width=80)
+    c.event(CRASH)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+    words = re.sub(r"[│╭╮╰╯─\s]+", " ", text)
+    assert "address in use" in words and "line 1234" in words and "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_plain_output_tells_the_summary_in_lines_not_a_table() -> None:
+    c, out = console()
+    rows = {
+        "a": {
+            "restarts": 1,
+            "reloads": 1,
+            "median_reload_s": 0.16,
+            "worst_reload_s": 0.16,
+            "crashes": 0,
+            "circuit": "closed",
+        }
+    }
+    c.event(Event("shutdown", {"exit_code": 130, "stopped": 1, "agents": rows}))
+    text = out.getvalue()
+    assert not BOXES.search(text)
+    assert (
+        "meshdev |   a: 1 restart, 1 reload (median 0.16 s, worst 0.16 s), 0 crashes, "
+        "circuit closed" in text
+    )
+
+
+def test_off_a_terminal_tables_are_as_wide_as_they_need_never_cut() -> None:
+    out = io.StringIO()  # not a terminal, no width given: as `meshdev debug agents | less`
+    c = Console(file=out)
+    path = "agents/" + "very_long_folder_name/" * 6 + "agent.py"
+    c.render_agents({"agents": [{"name": "a", "script": path, "how": "x"}], "skipped": []})
+    assert path in out.getvalue() and "…" not in out.getvalue()
+
+
+def test_one_key_is_one_key() -> None:
+    c, out = console()
+    c.event(
+        Event(
+            "state_saved",
+            {"agent": "a", "reason": "stop", "keys": 1, "bytes": 10, "seconds": 0.001},
+        )
+    )
+    assert "a: state saved (1 key, 10 B, 1 ms)" in out.getvalue()
+
+
+def test_the_status_table_never_shows_an_ended_process_as_running() -> None:
+    summary = Summary()
+    summary(Event("agent_started", {"agent": "a", "pid": 7}, ts=100.0))
+    summary(Event("agent_exited", {"agent": "a", "pid": 7, "returncode": 0}))
+    summary(Event("agent_ready", {"agent": "a", "pid": 7}))  # a late word from the ended one
+    summary(Event("agent_started", {"agent": "b", "pid": 8}, ts=100.0))
+    summary(Event("agent_exited", {"agent": "b", "pid": 8, "returncode": 1}))
+    summary(Event("restart_scheduled", {"agent": "b"}))
+    rows = {r["agent"]: r for r in summary.status(now=200.0, memory=lambda pid: 1)}
+    assert rows["a"]["state"] == "finished" and rows["a"]["pid"] is None
+    assert rows["b"]["state"] == "backoff" and rows["b"]["pid"] is None
+    assert rows["b"]["uptime"] is None and rows["b"]["rss"] is None
+
+
+def test_typing_under_the_live_view_is_not_echoed_and_the_terminal_is_restored() -> None:
+    import os
+    import pty
+    import termios
+
+    from meshdev.show.terminal import quiet_echo
+
+    master, slave = pty.openpty()
+    try:
+        with os.fdopen(slave, "r", closefd=False) as stream:
+            assert termios.tcgetattr(slave)[3] & termios.ECHO
+            with quiet_echo(stream):
+                assert not termios.tcgetattr(slave)[3] & termios.ECHO
+                assert termios.tcgetattr(slave)[3] & termios.ICANON  # lines still read whole
+            assert termios.tcgetattr(slave)[3] & termios.ECHO
+        with quiet_echo(io.StringIO()):  # no terminal: nothing to do, no error
+            pass
+    finally:
+        os.close(master)
+        os.close(slave)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,80 @@ def test_meshwatch_agents_add_paths_and_settings(tmp_path: Path) -> None:
 def test_a_listed_path_that_does_not_exist(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"agents\.w\.path"):
         discover([], config(tmp_path, AgentSpec("w", path="nope.py")))
+
+
+def test_a_listed_path_error_is_located_at_its_line(tmp_path: Path) -> None:
+    from meshdev.project.config import parse_config
+
+    make(tmp_path, {"dir/x.txt": "", "folder/helper.py": ""})
+    text = "reload_delay: 100\nagents:\n  w:\n    path: nope.py\n  f:\n    path: folder\n"
+    text += "  t:\n    path: dir/x.txt\n"
+    with pytest.raises(UsageError) as caught:
+        discover([], parse_config(text, tmp_path / ".meshwatch"))
+    assert str(caught.value).splitlines() == [
+        f"{tmp_path}/.meshwatch:4: agents.w.path: nope.py does not exist",
+        f"{tmp_path}/.meshwatch:6: agents.f.path: folder is a folder without __main__.py",
+        f"{tmp_path}/.meshwatch:8: agents.t.path: dir/x.txt is not a Python file; name a .py "
+        "file or a folder with __main__.py",
+    ]
+
+
+CLI_PACKAGE = {"tool/__init__.py": "", "tool/__main__.py": "from tool.cli import main\nmain()\n"}
+
+
+@pytest.mark.parametrize(
+    "scripts",
+    ['tool = "tool.cli:main"', 'other-name = "tool.cli:main"', '"tool" = "elsewhere:run"'],
+)
+def test_a_package_behind_a_declared_console_script_is_a_tool_not_an_agent(
+    tmp_path: Path, scripts: str
+) -> None:
+    make(tmp_path, {**CLI_PACKAGE, "pyproject.toml": f"[project]\n[project.scripts]\n{scripts}\n"})
+    found = discover([tmp_path], config(tmp_path))
+    assert found.names() == set()
+    (skipped,) = [s for s in found.skipped if s.path.name == "tool"]
+    assert "command (pyproject.toml): a command-line tool, not an agent" in skipped.why
+    assert "meshdev start tool" in skipped.why
+    assert discover([tmp_path / "tool"], config(tmp_path)).names() == {"tool"}  # named: runs
+
+
+def test_a_package_behind_an_installed_console_script_is_a_tool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from meshdev.project import tools
+
+    monkeypatch.setattr(tools, "installed_scripts", lambda: {"tool": "tool"})
+    make(tmp_path, CLI_PACKAGE)
+    found = discover([tmp_path], config(tmp_path))
+    assert found.names() == set()
+    assert "the package of the installed `tool` command" in found.skipped[0].why
+
+
+def test_a_main_folder_that_is_no_package_or_no_script_is_still_an_agent(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "tool/__main__.py": "print(1)\n",  # no __init__.py: a folder to run, not a package
+            "svc/__init__.py": "",
+            "svc/__main__.py": "print(1)\n",  # a package, but no script names it
+            "pyproject.toml": '[project.scripts]\ntool = "tool.cli:main"\n[x]\nsvc = "x"\n',
+        },
+    )
+    assert discover([tmp_path], config(tmp_path)).names() == {"svc", "tool"}
+
+
+def test_meshdev_s_own_repository_has_no_agent_at_its_root() -> None:
+    repo = Path(__file__).parents[2]
+    found = discover([repo], config(repo))
+    assert "meshdev" not in found.names()
+    assert any(s.path.name == "meshdev" and "meshdev" in s.why for s in found.skipped)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
+def test_a_folder_that_cannot_be_read_is_skipped_not_a_crash(tmp_path: Path) -> None:
+    make(tmp_path, {"alpha.py": MAIN, "locked/__main__.py": ""})
+    (tmp_path / "locked").chmod(0)
+    try:
+        assert discover([tmp_path], config(tmp_path)).names() == {"alpha"}
+    finally:
+        (tmp_path / "locked").chmod(0o700)

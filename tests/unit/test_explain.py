@@ -58,3 +58,62 @@ def test_commands_and_socket_paths(tmp_path: Path) -> None:
     assert socket_path(tmp_path) == tmp_path / ".meshdev" / "control.sock"
     deep = tmp_path / ("x" * 120)
     assert len(str(socket_path(deep))) < 100 and socket_path(deep) == socket_path(deep)
+
+
+def test_why_says_what_the_running_meshdev_knows_of_files_opened_at_run_time(
+    tmp_path: Path,
+) -> None:
+    p = project(tmp_path)
+    (tmp_path / "conf.yaml").write_text("a: 1\n")
+    static = explain.why(p, tmp_path / "conf.yaml")
+    assert static["agents"] == {} and static["asked_running_meshdev"] is False
+    live = explain.why(p, tmp_path / "conf.yaml", running=["alpha"])
+    assert live["agents"] == {"alpha": "alpha (opened or imported it at run time)"}
+    assert live["asked_running_meshdev"] is True
+    both = explain.why(p, tmp_path / "lib/util.py", running=["alpha"])
+    assert both["agents"] == {"alpha": "alpha -> lib.shared -> lib.util"}  # the chain, once
+
+
+def test_the_debug_views_say_how_opened_files_are_known(tmp_path: Path) -> None:
+    import io
+
+    from meshdev.show.console import Console
+
+    p = project(tmp_path)
+    (tmp_path / "conf.yaml").write_text("a: 1\n")
+    out = io.StringIO()
+    console = Console(file=out, width=200, plain=True)
+    console.render_why(explain.why(p, tmp_path / "conf.yaml"))
+    text = out.getvalue()
+    assert "no agent imports it (static imports; no meshdev runs for this project)" in text
+    assert "learnt at run time" in text and "restarts nothing" not in text
+    out.seek(0), out.truncate()
+    console.render_why(explain.why(p, tmp_path / "conf.yaml", running=[]))
+    assert "no running agent uses it: a change restarts nothing" in out.getvalue()
+
+
+def test_debug_agents_states_the_rule(tmp_path: Path) -> None:
+    rule = explain.agents(project(tmp_path))["rule"]
+    assert "console script" in rule and "__main__.py" in rule and "named" in rule
+
+
+def test_debug_why_finds_the_project_from_the_file(tmp_path: Path) -> None:
+    from meshdev.project.project import load_project_of
+
+    # The demo's layout: .meshwatch and the agents in one folder, asked about from above it.
+    project(tmp_path / "demo")
+    (tmp_path / "demo/agents/alpha.py").rename(tmp_path / "demo/alpha.py")
+    found = load_project_of(Path("demo/lib/util.py"), [], None, {}, Flags(), tmp_path)
+    assert found.root == tmp_path / "demo"
+    data = explain.why(found, tmp_path / "demo/lib/util.py")
+    assert data["agents"] == {"alpha": "alpha -> lib.shared -> lib.util"}
+
+
+def test_the_demo_s_config_comment_names_the_script_that_reads_it() -> None:
+    import re
+
+    repo = Path(__file__).parents[2]
+    config = repo / "examples/agents/config/weather.yaml"
+    found = re.search(r"^# Read by (\S+)", config.read_text())
+    assert found is not None
+    assert (config.parent / found.group(1)).resolve() == repo / "examples/agents/weather.py"

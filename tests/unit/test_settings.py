@@ -44,7 +44,10 @@ def test_bad_environment_values_name_the_variable() -> None:
             FILE, {"MESHDEV_RELOAD_DELAY": "soon", "MCP_MESH_FORCE_POLLING": "perhaps"}, Flags()
         )
     text = str(caught.value)
-    assert "MESHDEV_RELOAD_DELAY: must be a whole number of milliseconds (got 'soon')" in text
+    assert (
+        "MESHDEV_RELOAD_DELAY: must be a whole number of milliseconds from 0 to 60000 "
+        "(got 'soon')" in text
+    )
     assert "MCP_MESH_FORCE_POLLING: must be true or false (got 'perhaps')" in text
 
 

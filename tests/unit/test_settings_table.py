@@ -38,7 +38,8 @@ def row_id(setting: Setting) -> str:
 
 @dataclass(frozen=True)
 class Samples:
-    """Values of one unit that differ from the default, as written and as read."""
+    """Values of one unit that differ from the default, as written and as read. A message may
+    hold `{range}`: the setting's own, `from LOWEST to HIGHEST`."""
 
     yaml: tuple[str, object]  # a `.meshwatch` value (for units that have keys)
     env: tuple[tuple[str, object], tuple[str, object]]  # two different variable values
@@ -54,15 +55,15 @@ NO_BAD_VARIABLE = ("", "")
 SAMPLES = {
     Unit.MILLISECONDS: Samples(
         ("1234", 1234),
-        (("4321", 4321), ("42", 42)),
-        ("soon", "must be a whole number of milliseconds"),
-        ("fast", "must be a whole number of milliseconds >= 0, not 'fast'"),
+        (("4321", 4321), ("142", 142)),
+        ("soon", "must be a whole number of milliseconds {range}"),
+        ("fast", "must be a whole number of milliseconds {range}, not 'fast'"),
     ),
     Unit.WHOLE: Samples(
         ("7", 7),
         (("8", 8), ("9", 9)),
-        ("many", "must be a whole number"),
-        ("-1", "must be a whole number >= 0, not -1"),
+        ("many", "must be a whole number {range}"),
+        ("-1", "must be a whole number {range}, not -1"),
     ),
     Unit.EXTENSIONS: Samples(
         ("[txt, .md]", (".txt", ".md")),
@@ -70,6 +71,7 @@ SAMPLES = {
         (" , ", "must list extensions such as .py,.yaml"),
         ("{py: 1}", "must be a list of strings"),
     ),
+    Unit.SECONDS: Samples(NO_KEY, (("0.25", 250), ("2", 2000)), ("soon", "must be a number")),
     Unit.PATTERNS: Samples(
         ('["docs/*.txt"]', ("docs/*.txt",)),
         NO_VARIABLE,
@@ -81,9 +83,13 @@ SAMPLES = {
     Unit.STRATEGY: Samples(
         NO_KEY,
         (("restart", "restart"), ("refresh", "refresh")),
-        ("swap", "must be one of restart, refresh"),
+        ("swap", "must be one of warm, restart, refresh"),
     ),
 }
+
+
+def in_range(setting: Setting, message: str) -> str:
+    return message.replace("{range}", f"from {setting.lowest} to {setting.highest}")
 
 
 def samples(setting: Setting) -> Samples:
@@ -177,7 +183,7 @@ def test_the_option_of_each_flag_is_declared_in_the_cli() -> None:
 
 
 def test_parse_config_reads_exactly_the_table_keys_and_the_agents_section() -> None:
-    assert set(config_module._TOP_KEYS) == {s.key for s in WITH_KEY} | {AGENT_SECTION}
+    assert set(config_module.TOP_KEYS) == {s.key for s in WITH_KEY} | {AGENT_SECTION}
 
 
 def test_without_anything_every_setting_is_its_default() -> None:
@@ -201,7 +207,7 @@ def test_a_bad_value_in_a_meshwatch_is_refused_with_its_unit_s_message(setting: 
     text, message = samples(setting).bad_yaml
     with pytest.raises(UsageError) as caught:
         parse_config(f"{setting.key}: {text}\n", FILE)
-    assert str(caught.value).startswith(f"{FILE}:1: {setting.key}: {message}")
+    assert str(caught.value).startswith(f"{FILE}:1: {setting.key}: {in_range(setting, message)}")
 
 
 @pytest.mark.parametrize("setting", WITH_KEY, ids=row_id)
@@ -226,7 +232,8 @@ def test_a_bad_variable_names_itself(setting: Setting) -> None:
     for var in setting.env_names:
         with pytest.raises(UsageError) as caught:
             settings_from(env={var: raw})
-        assert str(caught.value) == f"environment: {var}: {message} (got {raw.strip()!r})"
+        expected = f"environment: {var}: {in_range(setting, message)} (got {raw.strip()!r})"
+        assert str(caught.value) == expected
 
 
 @pytest.mark.parametrize("setting", [s for s in WITH_ENV if s.key], ids=row_id)
@@ -274,28 +281,43 @@ def documented_default(setting: Setting, render: Callable[[object], str]) -> str
     return f"`{render(setting.default)}`"
 
 
-KEY_ROW = re.compile(r"^\| `([a-z_]+)` \| (.*?) \| .* \|$", re.MULTILINE)
-ENV_ROW = re.compile(r"^\| `MESHDEV_([A-Z_]+)`( \(ms\))? \| `([A-Z_]+)` \| (.*) \|$", re.MULTILINE)
+KEY_ROW = re.compile(r"^\| `([a-z_]+)` \| (.*?) \| (.*?) \| .* \|$", re.MULTILINE)
+ENV_ROW = re.compile(
+    r"^\| `MESHDEV_([A-Z_]+)`( \(ms\))? \| `([A-Z_]+)`(.*?) \| (.*) \| (.*?) \|$", re.MULTILINE
+)
+NUMBERS = [s for s in SETTINGS if s.unit in (Unit.MILLISECONDS, Unit.WHOLE)]
 
 
-def test_the_readme_key_table_lists_every_key_with_its_default() -> None:
-    rows = dict(KEY_ROW.findall(reference_section()))
+def documented_range(setting: Setting) -> str:
+    return setting.range_text or "—"
+
+
+def test_the_readme_key_table_lists_every_key_with_its_default_and_range() -> None:
+    rows = {key: (shown, range_) for key, shown, range_ in KEY_ROW.findall(reference_section())}
     assert set(rows) == {s.key for s in WITH_KEY} | {AGENT_SECTION}
     for s in WITH_KEY:
-        shown = rows[str(s.key)]
+        shown, range_ = rows[str(s.key)]
         assert shown.startswith(documented_default(s, yaml_text)), (s.key, shown)
+        assert range_ == documented_range(s), (s.key, range_)
 
 
 def test_the_readme_environment_table_lists_every_variable_with_its_default() -> None:
-    rows = {
-        env: (ms, alias, shown) for env, ms, alias, shown in ENV_ROW.findall(reference_section())
-    }
+    found = ENV_ROW.findall(reference_section())
+    rows = {env: rest for env, *rest in found}
     assert set(rows) == {s.env for s in WITH_ENV}
     for s in WITH_ENV:
-        ms, alias, shown = rows[str(s.env)]
+        ms, alias, others, shown, range_ = rows[str(s.env)]
         assert alias == s.env_names[1]
         assert bool(ms) == (s.unit is Unit.MILLISECONDS), f"{s.env}: (ms) marks milliseconds"
         assert shown.startswith(documented_default(s, env_text)), (s.env, shown)
+        assert range_ == documented_range(s), (s.env, range_)
+        for foreign in s.foreign:  # mcp-mesh's own names, with their unit
+            assert f"`{foreign.name}` (seconds" in others, (s.env, foreign.name)
+
+
+def test_the_readme_tells_the_variables_accepted_for_mcp_mesh_with_their_unit() -> None:
+    for foreign in keys.ACCEPTED_ONLY:
+        assert re.search(rf"`{foreign.name}`[^.]*seconds", reference_section()), foreign.name
 
 
 def test_the_readme_names_the_option_of_each_flag() -> None:
@@ -307,7 +329,7 @@ def test_the_example_file_documents_every_key_with_its_default() -> None:
     example = REPO / ".meshwatch.example"
     text = example.read_text()
     documented = set(re.findall(r"^#?\s*([a-z_]+):", text, re.MULTILINE))
-    every_key = {s.key for s in WITH_KEY} | {AGENT_SECTION, *config_module._AGENT_KEYS}
+    every_key = {s.key for s in WITH_KEY} | {AGENT_SECTION, *config_module.AGENT_KEYS}
     assert every_key - documented == set()
     given = load_config(example)
     for s in WITH_KEY:
@@ -315,7 +337,86 @@ def test_the_example_file_documents_every_key_with_its_default() -> None:
         assert value in (None, s.default), f"{s.key}: the example shows {value!r}, not the default"
 
 
+def test_the_example_file_gives_each_number_its_range() -> None:
+    text = (REPO / ".meshwatch.example").read_text()
+    for s in NUMBERS:
+        assert re.search(rf"^{s.key}: \S+  # {s.range_text}$", text, re.MULTILINE), s.key
+
+
 def test_every_key_with_a_variable_is_named_like_it() -> None:
     # `.meshwatch.example` says a key with a variable can also be set as MESHDEV_<KEY>.
     for s in WITH_KEY:
         assert s.env in (None, str(s.key).upper()), s.key
+
+
+# -- ranges: every number is bounded, in the file, the environment and on the command line --------
+
+
+def test_every_number_has_a_range_that_holds_its_default_and_never_overflows_a_timer() -> None:
+    import threading
+
+    for s in NUMBERS:
+        assert s.lowest is not None and s.highest is not None, s.key
+        assert s.lowest <= int(str(s.default)) <= s.highest, s.key
+        if s.unit is Unit.MILLISECONDS:
+            # A timeout past threading.TIMEOUT_MAX raises OverflowError in the loop's queue.get.
+            assert s.highest / 1000 < threading.TIMEOUT_MAX, s.key
+
+
+@pytest.mark.parametrize("setting", NUMBERS, ids=row_id)
+def test_a_number_outside_its_range_is_refused_in_the_file_and_the_environment(
+    setting: Setting,
+) -> None:
+    assert setting.lowest is not None and setting.highest is not None
+    for value in (setting.lowest - 1, setting.highest + 1, 10**13, 10**400):
+        with pytest.raises(UsageError, match=f"from {setting.lowest} to {setting.highest}"):
+            parse_config(f"{setting.key}: {value}\n", FILE)
+        if value < 10**20:  # a variable is read as text: past 12 digits it is no number at all
+            with pytest.raises(UsageError, match=f"from {setting.lowest} to {setting.highest}"):
+                settings_from(env={setting.env_names[0]: str(value)})
+    for edge in (setting.lowest, setting.highest):
+        assert getattr(settings_from(f"{setting.key}: {edge}\n"), attribute(setting)) == edge
+        from_env = settings_from(env={setting.env_names[0]: str(edge)})
+        assert getattr(from_env, attribute(setting)) == edge
+
+
+@pytest.mark.parametrize("raw", ["1" + "0" * 5000, "²", "\uff11\uff12", "+5", "5.0", "0x10"])
+def test_a_variable_that_is_no_plain_whole_number_is_refused_in_meshdev_s_words(raw: str) -> None:
+    with pytest.raises(UsageError, match="MESHDEV_RELOAD_DELAY: must be a whole number"):
+        settings_from(env={"MESHDEV_RELOAD_DELAY": raw})
+
+
+def test_the_reload_delay_flag_is_read_in_meshdev_s_words() -> None:
+    from meshdev.project.settings import reload_delay_flag
+
+    assert reload_delay_flag("250") == 250 and reload_delay_flag(None) is None
+    for raw in ("-5", "soon", "60001", "1e3"):
+        with pytest.raises(UsageError) as caught:
+            reload_delay_flag(raw)
+        message = str(caught.value)
+        assert message.startswith("command line: --reload-delay: must be a whole number of")
+        assert "from 0 to 60000" in message and "Input should" not in message
+
+
+# -- mcp-mesh's own variables -------------------------------------------------------------------
+
+
+def test_mcp_mesh_s_debounce_in_seconds_sets_the_reload_delay_below_both_meshdev_names() -> None:
+    assert settings_from(env={"MCP_MESH_RELOAD_DEBOUNCE": "0.25"}).reload_delay_ms == 250
+    assert settings_from(env={"MCP_MESH_RELOAD_DEBOUNCE": "2"}).reload_delay_ms == 2000
+    both = {"MCP_MESH_RELOAD_DEBOUNCE": "0.25", "MCP_MESH_RELOAD_DELAY": "300"}
+    assert settings_from(env=both).reload_delay_ms == 300
+    assert settings_from(env={**both, "MESHDEV_RELOAD_DELAY": "400"}).reload_delay_ms == 400
+    for bad in ("500", "soon", "nan", "inf", "-0.5"):  # 500 s: surely meant as milliseconds
+        with pytest.raises(UsageError, match="MCP_MESH_RELOAD_DEBOUNCE: must be a number of secon"):
+            settings_from(env={"MCP_MESH_RELOAD_DEBOUNCE": bad})
+
+
+def test_the_warm_strategy_is_a_strategy() -> None:
+    assert settings_from(env={"MESHDEV_RELOAD_STRATEGY": "Warm"}).reload_strategy == "warm"
+
+
+def test_mcp_mesh_s_port_delay_is_accepted_checked_and_changes_nothing() -> None:
+    assert settings_from(env={"MCP_MESH_RELOAD_PORT_DELAY": "0.5"}) == settings_from()
+    with pytest.raises(UsageError, match="MCP_MESH_RELOAD_PORT_DELAY: must be a number of seconds"):
+        settings_from(env={"MCP_MESH_RELOAD_PORT_DELAY": "soon"})
