@@ -43,7 +43,13 @@ def supervise(
     options = Options(os.environ, flags, frozenset({events.resolve()} if events else ()))
     front = _front(project, console, emit)
     supervisor = Supervisor(
-        project, spawner, Watcher, emit, console.agent_line, options, front=front
+        project,
+        spawner,
+        Watcher,
+        emit,
+        console.agent_lines,
+        options,
+        front=front,
     )
     if isinstance(front, StdioFront):
         front.read_client(sys.stdin.buffer, lambda: supervisor.inbox.put(Quit(0)))

@@ -162,7 +162,7 @@ SETTINGS: tuple[Setting, ...] = (
         key=None,
         attribute="reload_strategy",
         unit=Unit.STRATEGY,
-        default="restart",
+        default="warm",
         env="RELOAD_STRATEGY",
     ),
     Setting(

@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TextIO
 
@@ -107,11 +107,33 @@ class Console:
         style = self._colors.get(name, "bold" if name == _SELF else "white")
         return Text(f"{name:<{self._width}} | ", style=style)
 
+    def agent_lines(self, agent: str, stream: str, lines: Sequence[str]) -> None:
+        """A batch of an agent's lines. Plain: one write of `name | line` lines, no rendering
+        (an agent printing as fast as it can must not be held to rich's pace); else each line."""
+        if not self.is_plain:
+            for text in lines:
+                self.agent_line(agent, stream, text)
+            return
+        prefix = f"{agent:<{self._width}} | "
+        self._write(prefix + f"\n{prefix}".join(lines) + "\n")
+
+    def _write(self, text: str) -> None:
+        """Plain output, whole lines in one write: no thread's line is ever cut by another's."""
+        with self._lock, contextlib.suppress(OSError, ValueError):
+            self.rich.file.write(text)
+            self.rich.file.flush()
+
     def agent_line(self, agent: str, stream: str, text: str) -> None:
+        if self.is_plain:
+            self.agent_lines(agent, stream, (text,))
+            return
         line = self._prefix(agent) + Text(text, style="red" if stream == "err" else "")
         self.rich.print(line)
 
     def say(self, message: str, style: str = "") -> None:
+        if self.is_plain:
+            self._write(f"{_SELF:<{self._width}} | {message}\n")
+            return
         self.rich.print(self._prefix(_SELF) + Text(message, style=style))
 
     def event(self, event: Event) -> None:

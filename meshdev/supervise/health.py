@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from meshdev.decide.breaker import Breaker, Opened, Policy, Retry
 from meshdev.decide.timers import (
@@ -49,10 +49,10 @@ class Health:
         self._tails: dict[str, deque[str]] = {}
         self._tails_lock = threading.Lock()  # lines arrive on the processes' reader threads
 
-    def record_line(self, agent: str, stream: str, text: str) -> None:
+    def record_lines(self, agent: str, stream: str, lines: Sequence[str]) -> None:
         if stream == "err":
             with self._tails_lock:
-                self._tails.setdefault(agent, deque(maxlen=_TAIL_LINES)).append(text)
+                self._tails.setdefault(agent, deque(maxlen=_TAIL_LINES)).extend(lines)
 
     def tail(self, agent: str) -> list[str]:
         with self._tails_lock:

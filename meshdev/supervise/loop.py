@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from meshdev.decide.dependencies import MCP_SDKS, Dependencies
 from meshdev.decide.reload import Decider, Decision
 from meshdev.decide.timers import Rearm, RestartAfterBackoff, Resync, TimerKey, Timers
 from meshdev.events import Event, EventSink
-from meshdev.interfaces import Clock, Front, LineSink, NoFront, Sinks, Spawner, WatcherFactory
+from meshdev.interfaces import Clock, Front, LinesSink, NoFront, Sinks, Spawner, WatcherFactory
 from meshdev.project.project import Project, expecting_config
 from meshdev.project.settings import Flags
 from meshdev.project.statestore import StateStore
@@ -61,7 +61,7 @@ class Supervisor:
         spawner: Spawner,
         make_watcher: WatcherFactory,
         emit: EventSink,
-        on_line: LineSink,
+        on_lines: LinesSink,
         options: Options,
         clock: Clock = time.monotonic,
         front: Front | None = None,
@@ -69,13 +69,14 @@ class Supervisor:
         self.project = project
         self.make_watcher = make_watcher
         self.emit = emit
-        self.on_line = on_line
+        self.on_lines = on_lines
         self.clock = clock
         self.inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()  # reentrant: signal-safe
         self.timers = Timers()
         self.front = front or NoFront()
         self.front.attach(self._post_report)
-        sinks = Sinks(self._post_line, self._post_report, self._post_exit, self.front.server_line)
+        mcp = self.front.server_line
+        sinks = Sinks(self._post_line, self._post_report, self._post_exit, mcp, self._post_lines)
         self.fleet = Fleet(spawner, sinks, emit, clock)
         self.deps = Dependencies(project.root)
         self.decider = Decider(options.env, options.flags)
@@ -98,9 +99,12 @@ class Supervisor:
 
     # -- from other threads: only enqueue ------------------------------------------------------
 
+    def _post_lines(self, agent: str, stream: str, lines: Sequence[str]) -> None:
+        self.health.record_lines(agent, stream, lines)
+        self.on_lines(agent, stream, lines)
+
     def _post_line(self, agent: str, stream: str, text: str) -> None:
-        self.health.record_line(agent, stream, text)
-        self.on_line(agent, stream, text)
+        self._post_lines(agent, stream, (text,))
 
     def _post_report(self, agent: str, generation: int, report: AgentReport) -> None:
         self.inbox.put(Report(agent, generation, report))
@@ -293,16 +297,10 @@ def _handle_reports_now(
 
 def _started(project: Project) -> Event:
     config = project.config.path
-    return Event(
-        "meshdev_started",
-        {
-            "version": __version__,
-            "root": str(project.root),
-            "config": str(config) if config else None,
-            "agents": sorted(project.discovery.names()),
-            "hot_reload": project.settings.hot_reload,
-        },
-    )
+    fields: dict[str, object] = {"version": __version__, "root": str(project.root)}
+    fields["config"] = str(config) if config else None
+    agents, hot_reload = sorted(project.discovery.names()), project.settings.hot_reload
+    return Event("meshdev_started", {**fields, "agents": agents, "hot_reload": hot_reload})
 
 
 def _stdio_server_hint(project: Project, deps: Dependencies, name: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import queue
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,11 +69,17 @@ class Mesh:
         project = load_project([root / t for t in targets], None, env, flags, root)
         options = Options(env, flags, own_files)
         self.loop = Supervisor(
-            project, self.spawner, self.watcher, self.events.append, self._line, options, self.clock
+            project,
+            self.spawner,
+            self.watcher,
+            self.events.append,
+            self._lines,
+            options,
+            self.clock,
         )
 
-    def _line(self, agent: str, stream: str, text: str) -> None:
-        self.lines.append((agent, stream, text))
+    def _lines(self, agent: str, stream: str, lines: Sequence[str]) -> None:
+        self.lines += [(agent, stream, text) for text in lines]
 
     # -- what happens -------------------------------------------------------------------------
 
