@@ -214,7 +214,7 @@ def debug_why(
     from meshdev.decide import explain
     from meshdev.supervise import asked
 
-    question = asked.request((cwd / file).resolve())
+    question = asked.request(Path(os.path.abspath(cwd / file)))
     running = asked.read_answer(_guarded(console, lambda: reach.ask(project.root, question)))
     _output(console, explain.why(project, cwd / file, running), as_json, console.render_why)
 

@@ -7,6 +7,7 @@ is known only to a running meshdev, which `debug why` asks when one runs (`runni
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def _file_entry(project: Project, index: DependencyIndex, path: Path) -> dict[st
 def why(project: Project, path: Path, running: list[str] | None = None) -> dict[str, Any]:
     """`running`: the agents whose picture holds the file in the running meshdev (static imports,
     modules loaded and files opened at run time), or None when no meshdev runs."""
-    full = path.resolve()
+    full = Path(os.path.abspath(path))  # a link is judged by its name, as git judges it
     decision = project.rules.decide(full)
     found = closures(project)
     chains = {

@@ -76,7 +76,7 @@ SAMPLES = {
         ('["docs/*.txt"]', ("docs/*.txt",)),
         NO_VARIABLE,
         NO_BAD_VARIABLE,
-        ('["a/**/b/[z-a]"]', "bad pattern"),
+        ("[5]", "each entry must be a string (quote it), not 5"),  # any string is a pattern
     ),
     # `restart` is the default and `refresh` is refused: the bad value proves the variable is
     # read, and MESHDEV_=restart with MCP_MESH_=refresh proves which one wins.
