@@ -100,7 +100,7 @@ FRONTS = [
     Front(
         "meshdev",
         "`meshdev mcp server.py`, reload_delay: 50",
-        "meshdev's front: every message decoded, tracked and encoded again",
+        "meshdev's front: every message decoded and tracked, passed on as it came when unchanged",
     ),
     Front(
         "watchfiles",
@@ -393,8 +393,8 @@ def latency_rows(
         "",
         f"meshdev adds **{add50:.2f} ms** per call at p50 ({verdict} the 0.5 ms target) and "
         f"{add99:.2f} ms at p99; its process spends {median(cpu['meshdev']):.0f} µs of CPU per "
-        "call, both ways: reading, decoding, tracking, encoding and writing each message, on "
-        f"threads that hand it on to each other.{control}",
+        "call, both ways: reading, decoding and tracking each message, and writing it from the "
+        f"thread that read it.{control}",
     ]
 
 

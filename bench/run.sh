@@ -5,7 +5,9 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 [ -x "$here/.tools/venv/bin/python" ] || bash "$here/install_tools.sh"
 "$here/.tools/venv/bin/pip" install -q --no-deps --force-reinstall "$here/.." 2>/dev/null
-mkdir -p "$here/.tools/tmp"
-cd "$here/.tools/tmp"  # a small working folder: `python -c` lists its cwd at every start
-BENCH_TMP="$here/.tools/tmp" TMPDIR="$here/.tools/tmp" \
-  "$here/.tools/venv/bin/python" "$here/run.py" "$@"
+# A small working folder (`python -c` lists its cwd at every start) outside any git work tree:
+# meshdev honours the .gitignore files of an enclosing repository, and this one ignores .tools/.
+work="$(mktemp -d "${TMPDIR:-/tmp}/meshdev-bench.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+BENCH_TMP="$work" TMPDIR="$work" "$here/.tools/venv/bin/python" "$here/run.py" "$@"
