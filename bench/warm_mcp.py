@@ -452,7 +452,7 @@ def _one_reload(
     if fresh:
         found.first_line = (fresh[0].at - saved_wall) * 1000
         if meshdev is not None:
-            parent = int(fresh[-1].value.split()[0])
+            parent = _above_keeper(int(fresh[-1].value.split()[0]))
             found.forked = _is_template(parent, meshdev)
     if meshdev is not None and new is not None:
         with poller.paused():
@@ -684,10 +684,14 @@ def memory_run(setup: Setup, calls: int) -> Memory:
             _who(found, marker, meshdev)
             running.look()
             templates = {p for p in running.seen if _is_template(p, meshdev)}
-            parents = {_ppid(pid) or 0 for pid in found.agents.values()}
+            keepers = [_ppid(pid) or 0 for pid in found.agents.values()]
+            parents = {_above_keeper(pid) for pid in keepers}
             found.templates = sorted(parents & templates)
             found.other_templates = sorted(templates - parents)
-            for pid in [*found.agents.values(), *found.templates]:
+            # Each agent's keeper counted with it: both strategies have one per agent.
+            for pid in [*found.agents.values(), *(k for k in keepers if _is_keeper(k))]:
+                found.pss[pid] = _pss_kb(pid)
+            for pid in found.templates:
                 found.pss[pid] = _pss_kb(pid)
     return found
 
@@ -709,7 +713,19 @@ def _who(found: Memory, marker: Path, meshdev: int) -> None:
         if stamp.kind == "start":
             ppid, name = stamp.value.split()
             found.agents[name] = stamp.pid
-            found.forked[name] = _is_template(int(ppid), meshdev)
+            found.forked[name] = _is_template(_above_keeper(int(ppid)), meshdev)
+
+
+def _is_keeper(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "meshdev-keeper"
+    except OSError:
+        return False
+
+
+def _above_keeper(pid: int) -> int:
+    """The process that started an agent: its keeper's parent where it has a keeper (Linux)."""
+    return (_ppid(pid) or pid) if _is_keeper(pid) else pid
 
 
 def _is_template(pid: int, meshdev: int) -> bool:
@@ -750,7 +766,8 @@ def figure_9(rounds: int = 1, calls: int = 300) -> list[str]:
         "not forked yet), so that the warm spawner forks them; forked = its parent is not "
         "meshdev but a template (a child of meshdev running `meshdev.runtime.template`). Then "
         f"{calls} calls to each (round robin), and the sum of `Pss:` (/proc/PID/smaps_rollup) "
-        "of the three agents and of the template(s) they were forked from, against three fresh "
+        "of the three agents (each with its keeper) and of the template(s) they were forked "
+        "from, against three fresh "
         "interpreters (`MESHDEV_RELOAD_STRATEGY=restart`, first generation, the same calls). "
         f"{rounds} run(s) each, interleaved; meshdev's own process counted in neither.",
         "",

@@ -24,6 +24,7 @@ import os
 import time
 
 from meshdev.runtime import lifeline, protocol
+from meshdev.runtime.reaping import exited_children
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs every agent start 4 ms
 if TYPE_CHECKING:
@@ -173,13 +174,7 @@ class Keeper:
             self.deadline = deadline
 
     def _reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, status in exited_children():
             if pid == self.agent:
                 self.status = status
 

@@ -31,6 +31,7 @@ import threading
 import time
 
 from meshdev.runtime import protocol
+from meshdev.runtime.reaping import exited_children
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -157,13 +158,7 @@ def _take_request(channel: socket.socket, children: set[int], own: list[int]) ->
 
 
 def _report_exits(channel: socket.socket, children: set[int]) -> None:
-    while children:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+    for pid, status in exited_children():
         children.discard(pid)
         _send(channel, {"exited": pid, "code": os.waitstatus_to_exitcode(status)})
 

@@ -257,12 +257,12 @@ class Supervisor:
 
     def _reload(self, paths: list[Path], seen: float) -> None:
         project = expecting_config(self.project, paths)  # a .meshwatch created meanwhile
+        self.deps.rescan()  # imports as the files are now, before a new process reports them
         decision = self.decider.decide(paths, project, self.deps, self.fleet.known())
         if decision.project is not None:
             self.project = decision.project
             self.watching.new_coalescer()  # empty now: its batch was just taken
         self._apply(decision, seen)
-        self.deps.rescan()
         self.watching.rearm()
 
     def _apply(self, decision: Decision, seen: float, reason: str | None = None) -> None:
