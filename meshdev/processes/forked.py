@@ -32,7 +32,6 @@ class Template:
         self.failure: str | None = None  # why it cannot serve (set once)
         self.unsafe = False  # its imports leave what a fork cannot share: never worth a rebuild
         self.ready = threading.Event()
-        self.found: dict[str, Any] = {}  # what it said when ready: loaded, skipped, seconds
         self._paths: dict[str, float] = {}  # its sys.path folders and their mtimes at build
         self._channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._answers: queue.SimpleQueue[int | None] = queue.SimpleQueue()
@@ -56,10 +55,6 @@ class Template:
             theirs.close()
         self._channel.send(json.dumps({"preload": names}).encode())
         threading.Thread(target=self._read, name="meshdev-template", daemon=True).start()
-
-    @classmethod
-    def build(cls, env: dict[str, str], names: list[str]) -> Template:
-        return cls(env, names)
 
     @property
     def pid(self) -> int:
@@ -128,9 +123,9 @@ class Template:
 
     def _take(self, message: dict[str, Any]) -> None:
         if "ready" in message:
-            self.found = message["ready"]
-            self.names = self.names | frozenset(self.found.get("modules", []))
-            self._paths = {p: _mtime(p) for p in message["ready"].get("paths", [])}
+            found = message["ready"]
+            self.names = self.names | frozenset(found.get("modules", []))
+            self._paths = {p: _mtime(p) for p in found.get("paths", [])}
             self.ready.set()
         elif "unsafe" in message:
             self.unsafe = True

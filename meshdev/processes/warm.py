@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from meshdev.interfaces import AgentHandle, Sinks, SpawnRequest, StopResult
@@ -51,7 +52,7 @@ class WarmSpawner:
 
     def spawn(self, request: SpawnRequest, sinks: Sinks) -> AgentHandle:
         record = self._record_of(request.agent)
-        request = _with_env(request, {protocol.MODULES: str(record)})
+        request = replace(request, env={**request.env, protocol.MODULES: str(record)})
         names = _read_names(record) if request.warm else []
         template = self._template_for(request, names) if names else None
         if template is not None:
@@ -105,11 +106,11 @@ class WarmSpawner:
             why = why or current.why_not()  # type: ignore[union-attr]
             if why is None and current is not None:
                 if current.lacks(names) and key not in self._next:
-                    self._next[key] = Template.build(env, current.preload + names)
+                    self._next[key] = Template(env, current.preload + names)
                 return current
             hopeless = current is not None and current.unsafe and not current.lacks(names)
             if current is None or not (current.building or hopeless):
-                self._templates[key] = Template.build(env, names)
+                self._templates[key] = Template(env, names)
         self._note(request.agent, f"fresh start: {why}")
         if current is not None and self._templates.get(key) is not current:
             current.close()
@@ -137,12 +138,6 @@ class WarmSpawner:
         )
         start_relays(process, forked.report_fd, sinks, request.speaks_mcp)
         return process
-
-
-def _with_env(request: SpawnRequest, extra: Mapping[str, str]) -> SpawnRequest:
-    from dataclasses import replace
-
-    return replace(request, env={**request.env, **extra})
 
 
 def _template_env(env: Mapping[str, str]) -> dict[str, str]:
