@@ -65,7 +65,9 @@ class Decider:
         changed, identical = self.prints.split(paths)
         after, news = self._project_after(project, changed)
         where = Surroundings(after.rules, deps.index(), after.discovery.scanned_dirs)
-        changes = [classify(path, where) for path in changed]
+        # An output an agent reported during the quiet time is no news, though it woke us.
+        changes = [c for c in (classify(path, where) for path in changed) if not c.output_only]
+        changed = [c.path for c in changes]
         broken = self.gate.update(c.path for c in changes if c.gated)
         plan = make_plan(changes, known, after.discovery.names(), _redefined(project, after))
         return replace(

@@ -37,6 +37,7 @@ class Reporter:
         self._sent_written: set[str] = set()
         self._seen_modules: set[str] = set()
         self._pending = False  # a wake-up is on its way: imports need not ask again
+        self._urgent = False  # a new output: meshdev must know it before the write's event
         self._broken = False
 
     def start(self) -> None:
@@ -102,6 +103,7 @@ class Reporter:
             if full not in self._written:
                 self._written.add(full)
                 self._opened.discard(full)
+                self._urgent = True  # its first write is on its way to meshdev's watcher
                 self._wake_reporter()
         elif full not in self._opened and full not in self._written:
             self._opened.add(full)
@@ -113,8 +115,9 @@ class Reporter:
     def _run(self) -> None:
         while True:
             self._wake.wait()
-            time.sleep(_BATCH_SECONDS)  # let a burst of imports settle
-            self._pending = False
+            if not self._urgent:
+                time.sleep(_BATCH_SECONDS)  # let a burst of imports settle
+            self._pending = self._urgent = False
             try:
                 self.flush()
             except Exception:  # reporting must never break the agent

@@ -174,8 +174,7 @@ class Supervisor:
             message.reply(self._on_command(message.text))
         elif isinstance(message, WatchError):
             self.emit(Event("watch_error", {"message": message.message}))
-            # Watch again soon, not at once: a lasting failure must not spin.
-            self.timers.schedule(Rearm(), self.clock() + 0.5)
+            self.timers.schedule(Rearm(), self.clock() + 0.5)  # soon: a lasting fault must not spin
 
     # -- agents' own news ---------------------------------------------------------------------
 
@@ -258,6 +257,7 @@ class Supervisor:
     def _reload(self, paths: list[Path], seen: float) -> None:
         project = expecting_config(self.project, paths)  # a .meshwatch created meanwhile
         self.deps.rescan()  # imports as the files are now, before a new process reports them
+        self._drain()  # an agent's report of a new output may trail the output's own event
         decision = self.decider.decide(paths, project, self.deps, self.fleet.known())
         if decision.project is not None:
             self.project = decision.project

@@ -175,6 +175,16 @@ def test_an_agents_own_output_never_restarts_it(mesh: Mesh) -> None:
     assert mesh.starts("gamma") == 1
 
 
+def test_an_output_reported_after_its_first_write_is_no_news(mesh: Mesh) -> None:
+    output = mesh.put("conf/out.yaml", "n: 1\n")
+    mesh.save("conf/out.yaml", "n: 2\n")  # the write's event comes first ...
+    mesh.advance(QUIET / 2)
+    mesh.report("gamma", FilesReport(written=(output,)))  # ... the agent's report after it
+    mesh.advance(QUIET)
+    assert mesh.starts("gamma") == 1
+    assert all("conf/out.yaml" not in b["files"] for b in mesh.find("batch"))
+
+
 def test_meshdevs_own_files_never_trigger(tmp_path: Path) -> None:
     log = tmp_path / "lib/events.py"
     mesh = started(Mesh(tmp_path, PROJECT, own_files=frozenset({log})))
