@@ -819,9 +819,13 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=2, help="figure 8: saves per tool and round")
     parser.add_argument("--memory-runs", type=int, default=1, help="figure 9: runs of each")
     parser.add_argument("--calls", type=int, default=300, help="figure 9: calls to each agent")
+    parser.add_argument("--figures", default="8,9", help="which figures, e.g. 8")
     args = parser.parse_args()
-    print("\n".join(figure_8(args.rounds, args.saves)), flush=True)
-    print("\n".join(figure_9(args.memory_runs, args.calls)), flush=True)
+    figures = args.figures.split(",")
+    if "8" in figures:
+        print("\n".join(figure_8(args.rounds, args.saves)), flush=True)
+    if "9" in figures:
+        print("\n".join(figure_9(args.memory_runs, args.calls)), flush=True)
 
 
 if __name__ == "__main__":

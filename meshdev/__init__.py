@@ -5,6 +5,6 @@ agent runs without meshdev.
 """
 
 from meshdev._version import __version__
-from meshdev.runtime.api import changes, preserve, ready, state
+from meshdev.runtime.api import changes, on_refresh, preserve, ready, state
 
-__all__ = ["__version__", "changes", "preserve", "ready", "state"]
+__all__ = ["__version__", "changes", "on_refresh", "preserve", "ready", "state"]

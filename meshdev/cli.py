@@ -194,7 +194,14 @@ def debug_watches(
     project = _guarded(console, lambda: _project(paths, config, Flags()))
     from meshdev.decide import explain
 
-    _output(console, explain.watches(project), as_json, console.render_watches)
+    data = explain.watches(project)
+    if as_json:  # one line per file of the tree: written by a faster path than _output's
+        from meshdev.show.debug import json_text
+
+        sys.stdout.write(json_text(data))
+        sys.stdout.flush()
+        return
+    _output(console, data, as_json, console.render_watches)
 
 
 @debug_app.command("why")

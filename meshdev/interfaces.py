@@ -121,6 +121,11 @@ class Spawner(Protocol):
         """Resident bytes of one process, or None when unknown."""
         ...
 
+    def ask_refresh(self, pid: int) -> bool:
+        """Send the refresh signal to an agent's own process (the pid its runtime reported);
+        False when it is gone."""
+        ...
+
 
 class Front(Protocol):
     """What stands between MCP clients and an MCP server agent, told of each process's life."""
@@ -153,6 +158,10 @@ class Front(Protocol):
         """A process listens on `actual` for what its code asked to be `host:port`."""
         ...
 
+    def refreshed(self, agent: str) -> None:
+        """Its process now runs new code (reload_strategy refresh): clients list again."""
+        ...
+
 
 class NoFront:
     """For agents nobody stands in front of."""
@@ -179,6 +188,9 @@ class NoFront:
         pass
 
     def listening(self, agent: str, generation: int, host: str, port: int, actual: int) -> None:
+        pass
+
+    def refreshed(self, agent: str) -> None:
         pass
 
 

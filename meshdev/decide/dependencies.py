@@ -7,7 +7,7 @@ Pure apart from reading source files.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,16 @@ class DependencyIndex:
 
     def agents_of(self, path: Path) -> set[str]:
         return self._agents.get(path, set())
+
+    def by_relative(self, relative: Callable[[Path], str | None]) -> dict[str, list[str]]:
+        """file (as `relative` names it) -> its agents, sorted; files it cannot name are left
+        out. For looking up every file of a tree by string instead of hashing a Path each."""
+        found: dict[str, set[str]] = {}
+        for path, agents in self._agents.items():
+            rel = relative(path)
+            if rel is not None:
+                found.setdefault(rel, set()).update(agents)
+        return {rel: sorted(agents) for rel, agents in found.items()}
 
     def __contains__(self, path: object) -> bool:
         return path in self._agents
@@ -134,6 +144,11 @@ class Dependencies:
             n for imp in self._scanner.imports(agent.script) if imp.level == 0 for n in imp.names
         )
         return any(n.split(".")[0] in wanted for n in found)
+
+    def why(self, name: str, path: Path) -> str | None:
+        """How agent `name` depends on `path` (Picture.why), or None."""
+        picture = self._pictures.get(name)
+        return picture.why(path) if picture is not None else None
 
     def files_of(self, name: str) -> set[Path] | None:
         picture = self._pictures.get(name)

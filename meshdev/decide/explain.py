@@ -8,14 +8,16 @@ is known only to a running meshdev, which `debug why` asks when one runs (`runni
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from meshdev.decide.dependencies import DependencyIndex
 from meshdev.decide.imports import Closure, ImportScanner, static_closure
-from meshdev.project.patterns import BUILTIN_IGNORES, Verdict
+from meshdev.project.patterns import BUILTIN_IGNORES, Verdict, WatchRules
 from meshdev.project.project import Project
-from meshdev.project.scan import files_under, watched_dirs
+from meshdev.project.scan import file_names, watched_dirs
 
 
 def closures(project: Project) -> dict[str, Closure]:
@@ -36,24 +38,47 @@ def _shallow(project: Project, found: dict[str, Closure]) -> set[Path]:
 def watches(project: Project) -> dict[str, Any]:
     found = closures(project)
     index = DependencyIndex({n: c.files for n, c in found.items()})
-    dirs = watched_dirs(project.rules, _shallow(project, found))
-    rel = project.rules.relative
+    rules = project.rules
+    dirs = watched_dirs(rules, _shallow(project, found))
+    folders = [rules.relative(d / "x")[:-2] for d in dirs]  # type: ignore[index]
     return {
         "root": str(project.root),
         "config": str(project.config.path) if project.config.path else None,
-        "watched_dirs": [rel(d / "x")[:-2] or "." for d in dirs],  # type: ignore[index]
+        "watched_dirs": [folder or "." for folder in folders],
         "patterns": _patterns(project),
-        "files": sorted(
-            (_file_entry(project, index, path) for path in files_under(project.rules, dirs)),
-            key=lambda e: (_VERDICT_ORDER.index(e["verdict"]), e["path"]),
-        ),
+        "files": _files(rules, index.by_relative(rules.relative), zip(dirs, folders, strict=True)),
     }
 
 
-_VERDICT_ORDER = [
-    v.value
-    for v in (Verdict.RELOAD, Verdict.LOG_ONLY, Verdict.CONFIG, Verdict.UNWATCHED, Verdict.EXCLUDED)
-]
+_ORDER = (Verdict.RELOAD, Verdict.LOG_ONLY, Verdict.CONFIG, Verdict.UNWATCHED, Verdict.EXCLUDED)
+
+
+def _files(
+    rules: WatchRules, users: dict[str, list[str]], folders: Iterable[tuple[Path, str]]
+) -> list[dict[str, Any]]:
+    """Each file's entry, by verdict then path. This runs for every file of the tree, so a
+    folder's files are judged in one call, and named by strings, not Paths."""
+    by_verdict: dict[Verdict, list[dict[str, Any]]] = {verdict: [] for verdict in _ORDER}
+    for path, folder in folders:
+        names = file_names(path)
+        prefix = f"{folder}/" if folder else ""
+        for name, decision in zip(names, rules.decide_files(folder, names), strict=True):
+            rel = prefix + name
+            agents = users.get(rel, [])
+            verdict = decision.verdict
+            if verdict is Verdict.UNWATCHED and agents:
+                verdict = Verdict.RELOAD
+            by_verdict[verdict].append(
+                {
+                    "path": rel,
+                    "verdict": verdict.value,
+                    "decided_by": decision.source,
+                    "pattern": decision.pattern,
+                    "agents": agents if verdict is Verdict.RELOAD else [],
+                }
+            )
+    by_path = itemgetter("path")
+    return [entry for verdict in _ORDER for entry in sorted(by_verdict[verdict], key=by_path)]
 
 
 def _patterns(project: Project) -> dict[str, list[str]]:
@@ -69,21 +94,6 @@ def _patterns(project: Project) -> dict[str, list[str]]:
         "exclude": list(config.exclude),
         "log_only": list(config.log_only),
         **{f"agents.{a.name}.watch": list(a.watch) for a in config.agents if a.watch},
-    }
-
-
-def _file_entry(project: Project, index: DependencyIndex, path: Path) -> dict[str, Any]:
-    decision = project.rules.decide(path)
-    agents = sorted(index.agents_of(path))
-    verdict = decision.verdict
-    if verdict is Verdict.UNWATCHED and agents:
-        verdict = Verdict.RELOAD
-    return {
-        "path": project.rules.relative(path),
-        "verdict": verdict.value,
-        "decided_by": decision.source,
-        "pattern": decision.pattern,
-        "agents": agents if verdict is Verdict.RELOAD else [],
     }
 
 

@@ -15,6 +15,7 @@ from meshdev.decide.dependencies import Dependencies
 from meshdev.decide.fingerprints import Fingerprints
 from meshdev.decide.keep_last_good import CompileProblem, KeepLastGood
 from meshdev.decide.plan import Plan, make_plan
+from meshdev.decide.refreshable import split
 from meshdev.events import Event
 from meshdev.problems import UsageError
 from meshdev.project.discovery import AgentDef
@@ -26,6 +27,8 @@ from meshdev.project.settings import Flags
 @dataclass(frozen=True)
 class Decision:
     restart: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)  # agent -> causes
+    refresh: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)  # ... reloaded in place
+    instead: Mapping[str, str] = field(default_factory=dict)  # why a refresh agent restarts
     start: tuple[str, ...] = ()
     stop: tuple[str, ...] = ()
     held: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)  # agent -> broken files
@@ -60,8 +63,14 @@ class Decider:
         return [c.path for c in changes if c.counts]
 
     def decide(
-        self, paths: Iterable[Path], project: Project, deps: Dependencies, known: Collection[str]
+        self,
+        paths: Iterable[Path],
+        project: Project,
+        deps: Dependencies,
+        known: Collection[str],
+        offering: Collection[str] = (),
     ) -> Decision:
+        """`offering`: the agents whose process can refresh (reload_strategy refresh)."""
         changed, identical = self.prints.split(paths)
         after, news = self._project_after(project, changed)
         where = Surroundings(after.rules, deps.index(), after.discovery.scanned_dirs)
@@ -70,8 +79,13 @@ class Decider:
         changed = [c.path for c in changes]
         broken = self.gate.update(c.path for c in changes if c.gated)
         plan = make_plan(changes, known, after.discovery.names(), _redefined(project, after))
+        held = self._hold(plan, after, deps)
+        ways = split(held.restart, after, deps.why, offering)
         return replace(
-            self._hold(plan, after, deps),
+            held,
+            restart=ways.restart,
+            refresh=ways.refresh,
+            instead=ways.instead,
             changed=tuple(changed),
             identical=tuple(identical),
             broken=tuple(broken),

@@ -46,7 +46,15 @@ class Rearm:
     """Watch again after a watch error."""
 
 
-AgentTimer = RestartAfterBackoff | ReadyIfAlive | ProbePort | ReadyDeadline
+@dataclass(frozen=True)
+class RefreshDeadline:
+    """No answer to the refresh signal by then: restart it instead."""
+
+    agent: str
+    generation: int
+
+
+AgentTimer = RestartAfterBackoff | ReadyIfAlive | ProbePort | ReadyDeadline | RefreshDeadline
 TimerKey = AgentTimer | Resync | Rearm
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from meshdev.events import Event, EventSink
-from meshdev.front.downstream import accept, listen, relabel_requests
+from meshdev.front.downstream import Downstream, accept, listen, relabel_requests
 from meshdev.front.upstream import Upstream, hang_up
 
 HOLD_SECONDS = 60.0  # the longest a call waits for a process to serve
@@ -49,6 +49,18 @@ class Door:
         self._waiting: dict[object, float] = {}  # calls waiting for a process -> since when
         self._cancelled: set[object] = set()
         self.kinds: set[str] = {"tools"}  # what the server lists: tools, prompts, resources
+        self._clients: set[Downstream] = set()  # those with an open GET stream
+
+    def streams_to(self, client: Downstream, open_: bool) -> None:
+        with self._changed:
+            if open_:
+                self._clients.add(client)
+            else:
+                self._clients.discard(client)
+
+    def stream_clients(self) -> list[Downstream]:
+        with self._changed:
+            return list(self._clients)
 
     # -- the processes' lives ----------------------------------------------------------------
 

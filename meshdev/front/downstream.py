@@ -24,6 +24,7 @@ class Downstream:
         self.conn = conn
         self.h11 = h11.Connection(h11.SERVER)
         self.gone = False
+        self._sending = threading.Lock()  # a refresh's list_changed comes from another thread
 
     def read_request(self) -> tuple[h11.Request, bytes] | None:
         request: h11.Request | None = None
@@ -135,13 +136,14 @@ class Downstream:
         self._send(h11.EndOfMessage())
 
     def _send(self, event: h11.Event) -> None:
-        data = self.h11.send(event)
-        try:
-            if data:
-                self.conn.sendall(data)
-        except OSError:
-            self.gone = True
-            raise
+        with self._sending:
+            data = self.h11.send(event)
+            try:
+                if data:
+                    self.conn.sendall(data)
+            except OSError:
+                self.gone = True
+                raise
 
 
 def json_rpc(body: bytes) -> dict[str, object] | None:

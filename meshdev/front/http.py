@@ -83,6 +83,15 @@ class HttpFront:
     def server_line(self, agent: str, generation: int, line: bytes) -> None:
         pass
 
+    def refreshed(self, agent: str) -> None:
+        """New code in the same process: the clients' open streams hear list_changed."""
+        door = self._doors.get(agent)
+        if door is None:
+            return
+        for client in door.stream_clients():
+            with contextlib.suppress(OSError, h11.LocalProtocolError):
+                client.send_data(_list_changed(door.kinds))
+
     def close(self) -> None:
         pass  # its threads end with meshdev; the agents are stopped by then
 
@@ -202,6 +211,7 @@ def _stream(
                 return
             if first:
                 client.start_stream(response, sid)
+                door.streams_to(client, True)
                 first = False
             else:
                 client.send_data(_list_changed(door.kinds))
@@ -210,6 +220,7 @@ def _stream(
             pass
         finally:
             upstream.close()
+            door.streams_to(client, False)
         if client.gone:
             return
         next_generation = door.wait_serving()

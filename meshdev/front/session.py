@@ -230,13 +230,21 @@ class Session:
         self.state = State.READY
         out = self._release()
         if self.served_before:
-            out.to_client += [
+            out.to_client += self.list_changed().to_client
+        self.served_before = True
+        return out
+
+    def list_changed(self) -> Out:
+        """What tells the client to list again what the server offers (after new code)."""
+        if not self.initialized:
+            return Out()
+        return Out(
+            to_client=[
                 {"jsonrpc": "2.0", "method": f"notifications/{kind}/list_changed"}
                 for kind in _LIST_CHANGED
                 if kind in self.capabilities
             ]
-        self.served_before = True
-        return out
+        )
 
     def _advertise(self, result: dict[str, Any]) -> dict[str, Any]:
         advertised = with_list_changed(result)

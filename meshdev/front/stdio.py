@@ -89,6 +89,11 @@ class StdioFront:
     def listening(self, agent: str, generation: int, host: str, port: int, actual: int) -> None:
         pass  # stdio: its ports are its own business
 
+    def refreshed(self, agent: str) -> None:
+        if agent == self.agent:
+            with self._changed:
+                self._apply(self.session.list_changed())
+
     def started(self, handle: AgentHandle) -> bool:
         """True once the client initialised: readiness is then the answer to the replay."""
         if handle.agent != self.agent:

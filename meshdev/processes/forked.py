@@ -20,6 +20,7 @@ import time
 from typing import IO, Any
 
 from meshdev.interfaces import SpawnRequest
+from meshdev.processes.spawn import report_channel
 
 _BOOT = "import sys; from meshdev.runtime.template import main; main()"
 ANSWER_SECONDS = 5.0  # a start the template has not answered by then is a fresh start
@@ -184,7 +185,7 @@ class ForkedProcess:
 
     @classmethod
     def start(cls, template: Template, request: SpawnRequest, env: dict[str, str]) -> ForkedProcess:
-        ours, theirs = _pipes(request.speaks_mcp)
+        ours, theirs = _pipes(request)
         spec = {
             "cwd": str(request.cwd),
             "env": env,
@@ -224,17 +225,17 @@ class ForkedProcess:
         self.exited(-9)
 
 
-def _pipes(with_stdin: bool) -> tuple[dict[str, int], list[int]]:
+def _pipes(request: SpawnRequest) -> tuple[dict[str, int], list[int]]:
     """Our ends by name, and theirs in the template's order: stdin, stdout, stderr, report,
     lifeline."""
     ours: dict[str, int] = {}
     stdin_r = os.open(os.devnull, os.O_RDONLY)
-    if with_stdin:
+    if request.speaks_mcp:
         os.close(stdin_r)
         stdin_r, ours["stdin"] = os.pipe()
     stdout_r, stdout_w = os.pipe()
     stderr_r, stderr_w = os.pipe()
-    report_r, report_w = os.pipe()
+    report_r, report_w = report_channel(request)
     lifeline_r, lifeline_w = os.pipe()
     ours.update(stdout=stdout_r, stderr=stderr_r, report=report_r, lifeline=lifeline_w)
     return ours, [stdin_r, stdout_w, stderr_w, report_w, lifeline_r]

@@ -1,8 +1,12 @@
-"""Looking at agents from outside: is a port open, how much memory does a process hold."""
+"""Looking at agents from outside: is a port open, how much memory does a process hold; and the
+one nudge that is not a stop: the refresh signal."""
 
 from __future__ import annotations
 
+import os
 import socket
+
+from meshdev.runtime.protocol import refresh_signal
 
 
 def port_open(port: int) -> bool:
@@ -40,3 +44,11 @@ def _rss(pid: int) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def ask_refresh(pid: int) -> bool:
+    try:
+        os.kill(pid, refresh_signal())
+    except OSError:  # gone, or no longer ours
+        return False
+    return True

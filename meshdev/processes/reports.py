@@ -14,6 +14,7 @@ from meshdev.sources.messages import (
     FilesReport,
     ListeningReport,
     ReadyReport,
+    RefreshReport,
     RestoredReport,
     StateReport,
 )
@@ -54,6 +55,8 @@ def _typed(kind: object, message: dict[str, Any]) -> AgentReport | None:
         return RestoredReport(tuple(str(k) for k in _list(message.get("restored"))))
     if kind == protocol.LISTENING:
         return _listening(message)
+    if kind in (protocol.REFRESHABLE, protocol.REFRESHED, protocol.REFRESH_FAILED):
+        return _refresh(kind, message)
     if isinstance(kind, str) and kind in _STATE_EVENTS:
         fields = {name: message.get(name) for name in protocol.REPORTS[kind]}
         return StateReport(_STATE_EVENTS[kind], fields)
@@ -66,6 +69,32 @@ def _listening(message: dict[str, Any]) -> ListeningReport | None:
         return None
     assert isinstance(port, int) and isinstance(actual, int)
     return ListeningReport(host, port, actual)
+
+
+def _refresh(kind: str, message: dict[str, Any]) -> RefreshReport | None:
+    if kind == protocol.REFRESHABLE:
+        pid = message.get("pid")
+        return RefreshReport(pid=pid) if isinstance(pid, int) and _whole(pid) and pid > 0 else None
+    if kind == protocol.REFRESHED:
+        seconds = message.get("seconds")
+        modules = tuple(str(m) for m in _list(message.get("modules")))
+        return RefreshReport(modules=modules, seconds=_seconds(seconds))
+    error, module, path, line = (message.get(k) for k in ("error", "module", "file", "line"))
+    return RefreshReport(
+        error=str(error)[:2000] if error is not None else "unknown error",
+        module=module if isinstance(module, str) else None,
+        file=Path(path) if isinstance(path, str) else None,
+        line=line if _whole(line) else None,
+        restart=message.get("restart") is True,
+    )
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _seconds(value: object) -> float:
+    return float(value) if isinstance(value, (int, float)) and value >= 0 else 0.0
 
 
 def _port(value: object) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -59,6 +60,8 @@ class AgentProcess:
     exited: threading.Event = field(default_factory=threading.Event)
     returncode: int | None = None
     kept_pid: int | None = None  # the agent's own pid, once its keeper announced it
+    handover_fd: int | None = None  # ours to write the handover on (runtime/handover.py)
+    _handover_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def kept(self) -> bool:
@@ -97,6 +100,28 @@ class AgentProcess:
         except (OSError, ValueError):
             return None
 
+    def hand_over(self) -> bool:
+        """Tell a process started beside its predecessor that the predecessor is gone; False
+        when it waits for no handover, or can no longer hear it."""
+        fd = self.drop_handover(close=False)
+        if fd is None:
+            return False
+        try:
+            os.write(fd, protocol.HANDED_OVER)
+        except OSError:
+            return False  # it exited meanwhile: its exit is told
+        finally:
+            os.close(fd)
+        return True
+
+    def drop_handover(self, close: bool = True) -> int | None:
+        """Take the handover descriptor (once: the exit and the handover may race)."""
+        with self._handover_lock:
+            fd, self.handover_fd = self.handover_fd, None
+        if fd is not None and close:
+            os.close(fd)
+        return fd
+
     def send(self, data: bytes) -> bool:
         stdin = self.popen.stdin
         if stdin is None:
@@ -113,7 +138,7 @@ class SubprocessSpawner:
     """A fresh interpreter per start, running SCRIPT ARGS through meshdev's runtime boot."""
 
     def spawn(self, request: SpawnRequest, sinks: Sinks) -> AgentProcess:
-        report_r, report_w = os.pipe()
+        report_r, report_w = report_channel(request)
         lifeline_r, lifeline_w = os.pipe()
         try:
             popen = subprocess.Popen(
@@ -138,6 +163,7 @@ class SubprocessSpawner:
         process = AgentProcess(
             request.agent, request.generation, popen, lifeline_w, time.monotonic(), grace
         )
+        process.handover_fd = handover_end(request, report_r)
         start_relays(process, report_r, sinks, request.speaks_mcp)
         return process
 
@@ -160,9 +186,28 @@ class SubprocessSpawner:
     def memory(self, pid: int) -> int | None:
         return probe.rss_bytes(pid)
 
+    def ask_refresh(self, pid: int) -> bool:
+        return probe.ask_refresh(pid)
+
 
 def _own(handles: Sequence[AgentHandle]) -> list[AgentProcess]:
     return [h for h in handles if isinstance(h, AgentProcess)]
+
+
+def report_channel(request: SpawnRequest) -> tuple[int, int]:
+    """(meshdev's end, the agent's end) of its report channel: a pipe; a socket pair when the
+    agent waits for a handover, which meshdev writes on the same channel (one descriptor less to
+    hand through a warm template)."""
+    if not request.env.get(protocol.HANDOVER):
+        return os.pipe()
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    return ours.detach(), theirs.detach()
+
+
+def handover_end(request: SpawnRequest, report_fd: int) -> int | None:
+    """A descriptor of our own for the handover: the report relay closes its own at the exit,
+    and a number written to after that could be another file's."""
+    return os.dup(report_fd) if request.env.get(protocol.HANDOVER) else None
 
 
 def _child_env(request: SpawnRequest, report_w: int, lifeline_r: int) -> dict[str, str]:
@@ -219,6 +264,7 @@ def _wait_for_exit(
 ) -> None:
     returncode = process.popen.wait()
     process.close_input()
+    process.drop_handover()
     os.close(process.lifeline_fd)  # nobody reads it any more: the agent itself is gone
     for reader in readers:
         reader.join(timeout=1.0)  # the last lines and reports arrive before the exit is told

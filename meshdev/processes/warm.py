@@ -25,7 +25,7 @@ from pathlib import Path
 
 from meshdev.interfaces import AgentHandle, Sinks, SpawnRequest, StopResult
 from meshdev.processes.forked import ForkedProcess, Template
-from meshdev.processes.spawn import AgentProcess, SubprocessSpawner, start_relays
+from meshdev.processes.spawn import AgentProcess, SubprocessSpawner, handover_end, start_relays
 from meshdev.runtime import protocol
 
 Note = Callable[[str, str], None]  # agent, what happened (a verbose line)
@@ -76,6 +76,9 @@ class WarmSpawner:
 
     def memory(self, pid: int) -> int | None:
         return self._fresh.memory(pid)
+
+    def ask_refresh(self, pid: int) -> bool:
+        return self._fresh.ask_refresh(pid)
 
     def templates(self, successors: bool = False) -> list[Template]:
         """The templates serving, one per environment (and those being built to replace them)."""
@@ -136,6 +139,7 @@ class WarmSpawner:
         process = AgentProcess(
             request.agent, request.generation, forked, forked.lifeline_fd, forked.started, grace
         )
+        process.handover_fd = handover_end(request, forked.report_fd)
         start_relays(process, forked.report_fd, sinks, request.speaks_mcp)
         return process
 

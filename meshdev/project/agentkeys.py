@@ -20,6 +20,7 @@ from meshdev.project.readers import (
     described,
     pairs,
     patterns,
+    strategy,
     strings,
     unknown,
     whole,
@@ -40,6 +41,7 @@ class AgentSpec:
     watch: tuple[str, ...] = ()
     ready_port: int | None = None
     front: bool | None = None  # None: an MCP server listening on a port is fronted
+    reload_strategy: str | None = None  # None: the project's
     line: int | None = field(default=None, compare=False)  # of `path`, for discovery's messages
 
 
@@ -163,4 +165,5 @@ AGENT_KEYS: dict[str, Reader] = {
     "watch": patterns,
     "ready_port": whole(1, 65535, "a TCP port number"),
     "front": boolean,
+    "reload_strategy": strategy,
 }

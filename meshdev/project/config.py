@@ -24,6 +24,7 @@ from meshdev.project.readers import (
     extensions,
     pairs,
     patterns,
+    strategy,
     unknown,
     whole,
 )
@@ -45,6 +46,8 @@ class FileConfig:
     include: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
     log_only: tuple[str, ...] = ()
+    refresh: tuple[str, ...] | None = None  # None: every project module may be refreshed
+    restart: tuple[str, ...] = ()
     agents: tuple[AgentSpec, ...] = field(default_factory=tuple)
     values: Mapping[str, Any] = field(default_factory=dict)
 
@@ -122,6 +125,7 @@ def _reader(setting: Setting) -> Reader:
         Unit.BOOLEAN: boolean,
         Unit.EXTENSIONS: extensions,
         Unit.PATTERNS: patterns,
+        Unit.STRATEGY: strategy,
     }
     return readers[setting.unit]
 
@@ -130,5 +134,5 @@ TOP_KEYS: dict[str, Reader] = {
     **{s.key: _reader(s) for s in SETTINGS if s.key is not None},
     "agents": read_agents,
 }
-_FIELDS = ("include", "exclude", "log_only", "agents")
+_FIELDS = ("include", "exclude", "log_only", "refresh", "restart", "agents")
 __all__ = ["AGENT_KEYS", "CONFIG_NAME", "TOP_KEYS", "AgentSpec", "FileConfig", "load_config"]

@@ -29,6 +29,7 @@ class AgentDef:
     ready_port: int | None = None
     speaks_mcp: bool = False  # `meshdev mcp`: its stdin and stdout are the MCP client's
     front: bool | None = None  # meshdev holds its ports across reloads (None: if an MCP server)
+    reload_strategy: str | None = None  # None: the project's
 
     @property
     def search_root(self) -> Path:
@@ -254,6 +255,7 @@ def _with_spec(agent: AgentDef, spec: AgentSpec | None) -> AgentDef:
         watch=spec.watch,
         ready_port=spec.ready_port,
         front=spec.front,
+        reload_strategy=spec.reload_strategy,
     )
 
 

@@ -94,7 +94,12 @@ class Rule:
 
 
 Match = Callable[[str], "re.Match[str] | None"]
+Joined = tuple[Match, dict[int, int]]  # a joined regex, and the pattern each group stands for
+# index, regex, the first and last characters a match can have (None: any), its literal head
+_Entry = tuple[int, str, frozenset[str] | None, frozenset[str] | None, str]
 _UNKNOWN: Any = object()
+_NOTHING: dict[str, int] = {}
+_PREFIXES_KEPT = 50_000
 
 
 class _Regexes:
@@ -102,34 +107,58 @@ class _Regexes:
     of the text (made when first needed), so that a text meets only the patterns that can start
     and end as it does."""
 
-    def __init__(self) -> None:
-        self._all: list[tuple[int, str, frozenset[str] | None, frozenset[str] | None]] = []
-        self._by_ends: dict[str, tuple[Match, dict[int, int]] | None] = {}
-        self.top = -1  # the latest pattern here: nothing here can beat a later one
+    def __init__(self, entries: Sequence[_Entry] = ()) -> None:
+        self._all: list[_Entry] = list(entries)
+        self.by_ends: dict[str, Joined | None] = {}
+        self._subsets: dict[tuple[int, ...], _Regexes] = {}
+        self.top = max((e[0] for e in self._all), default=-1)  # nothing here beats a later one
 
-    def add(self, index: int, regex: str, shape: Shape, first: frozenset[str] | None) -> None:
-        self._all.append((index, regex, first, shape.last))
+    def add(
+        self, index: int, regex: str, shape: Shape, first: frozenset[str] | None, literal: str = ""
+    ) -> None:
+        self._all.append((index, regex, first, shape.last, literal))
         self.top = index
 
-    def best(self, text: str) -> int:
-        ends = text[:1] + text[-1:]
-        joined = self._by_ends.get(ends, _UNKNOWN)
-        if joined is _UNKNOWN:
-            head, tail = ends[:1], ends[1:]
-            joined = self._by_ends[ends] = _joined(
-                [
-                    (index, regex)
-                    for index, regex, first, last in self._all
-                    if (first is None or head in first) and (last is None or tail in last)
-                ]
-            )
-        if joined is None:
-            return -1
-        found = joined[0](text)
-        return -1 if found is None else joined[1][found.lastindex or 0]
+    def under(self, prefix: str) -> _Regexes | None:
+        """Those whose literal head and first character allow a match directly inside the
+        folder `prefix` ('' or ending in '/'): no other can match a name there; None for none."""
+        head = prefix[:1]
+        kept = [
+            e
+            for e in self._all
+            if _reaches(e[4], prefix) and (not head or e[2] is None or head in e[2])
+        ]
+        if len(kept) == len(self._all):
+            return self if kept else None
+        if not kept:
+            return None
+        key = tuple(e[0] for e in kept)
+        known = self._subsets.get(key)
+        if known is None:
+            known = self._subsets[key] = _Regexes(kept)
+        return known
+
+    def joined(self, ends: str) -> Joined | None:
+        """The one regex for texts with these first and last characters (`by_ends` keeps it)."""
+        head, tail = ends[:1], ends[1:]
+        joined = self.by_ends[ends] = _joined(
+            [
+                (index, regex)
+                for index, regex, first, last, _ in self._all
+                if (first is None or head in first) and (last is None or tail in last)
+            ]
+        )
+        return joined
 
 
-def _joined(regexes: list[tuple[int, str]]) -> tuple[Match, dict[int, int]] | None:
+def _reaches(literal: str, prefix: str) -> bool:
+    """Can a path `prefix + name` (a name without '/') start with `literal`?"""
+    if len(literal) <= len(prefix):
+        return prefix.startswith(literal)
+    return literal.startswith(prefix) and "/" not in literal[len(prefix) :]
+
+
+def _joined(regexes: list[tuple[int, str]]) -> Joined | None:
     """One regex for all; the latest pattern is its first alternative, so it wins."""
     if not regexes:
         return None
@@ -176,6 +205,7 @@ class _Matcher:
         self.inner: list[tuple[str, int]] = []  # `*middle*`: (middle, index)
         suffixes: dict[int, dict[str, int]] = {}
         self.name_res, self.path_res = _Regexes(), _Regexes()
+        self._prefixes: dict[str, tuple[dict[str, int], _Regexes | None]] = {}
         for index, _, found, on_name, literal in rules:
             if on_name:
                 if found.words is not None:
@@ -193,7 +223,7 @@ class _Matcher:
                 self.paths.update(dict.fromkeys((literal + w for w in found.words), index))
             elif found.regex is not None:
                 first = frozenset(literal[0]) if literal else found.first
-                self.path_res.add(index, re.escape(literal) + found.regex, found, first)
+                self.path_res.add(index, re.escape(literal) + found.regex, found, first, literal)
         # Grouped by their last character, so that a name meets only the tails it can end with.
         by_end: dict[str, dict[int, dict[str, int]]] = {}
         for length, table in suffixes.items():
@@ -201,26 +231,65 @@ class _Matcher:
                 by_end.setdefault(tail[-1], {}).setdefault(length, {})[tail] = index
         self.suffixes = {end: tuple(sorted(t.items())) for end, t in by_end.items()}
 
-    def last(self, path: str, name: str) -> int:
-        best = self.names.get(name, -1)
-        other = self.paths.get(path, -1)
-        best = other if other > best else best
-        best = self.any_name if self.any_name > best else best
-        for length, table in self.suffixes.get(name[-1:], ()):
-            if length > len(name):
-                break
-            other = table.get(name[len(name) - length :], -1)
-            best = other if other > best else best
-        for middle, index in self.inner:
-            if index > best and middle in name:
-                best = index
-        if self.name_res.top > best:
-            other = self.name_res.best(name)
-            best = other if other > best else best
-        if self.path_res.top > best:
-            other = self.path_res.best(path)
-            best = other if other > best else best
-        return best
+    def _under(self, prefix: str) -> tuple[dict[str, int], _Regexes | None]:
+        """What, besides the name patterns, can match a name directly inside `prefix`: the
+        literal paths there, and the path regexes whose literal head allows it."""
+        known = self._prefixes.get(prefix)
+        if known is None:
+            if len(self._prefixes) > _PREFIXES_KEPT:
+                self._prefixes.clear()  # a long run meets many folders that come and go
+            cut = len(prefix)
+            here = {p[cut:]: i for p, i in self.paths.items() if p.startswith(prefix)}
+            here = {name: i for name, i in here.items() if "/" not in name} or _NOTHING
+            known = self._prefixes[prefix] = (here, self.path_res.under(prefix))
+        return known
+
+    def last_in(self, prefix: str, names: Iterable[str]) -> list[int]:
+        """For each name directly inside the folder `prefix` ('' or ending in '/'), the index
+        of the last pattern matching it; -1 for none. One call judges a whole folder, so that
+        what depends on the folder alone is worked out once, and the loop calls no function of
+        its own: this runs for every file of the tree."""
+        here, paths = self._under(prefix) if self.paths or self.path_res.top >= 0 else _NO_PATHS
+        here_get, names_get, suffixes = here.get, self.names.get, self.suffixes
+        any_name, inner, head = self.any_name, self.inner, prefix[:1]
+        name_res, path_res = self.name_res, paths if paths is not None else _NO_REGEXES
+        found = []
+        for name in names:
+            best = names_get(name, any_name)
+            if any_name > best:
+                best = any_name
+            if here and here_get(name, -1) > best:
+                best = here[name]
+            for length, table in suffixes.get(name[-1:], ()):
+                if length > len(name):
+                    break
+                other = table.get(name[len(name) - length :], -1)
+                best = other if other > best else best
+            for middle, index in inner:
+                if index > best and middle in name:
+                    best = index
+            if name_res.top > best:
+                ends = name[:1] + name[-1:]
+                joined = name_res.by_ends.get(ends, _UNKNOWN)
+                if joined is _UNKNOWN:
+                    joined = name_res.joined(ends)
+                if joined is not None and (hit := joined[0](name)) is not None:
+                    other = joined[1][hit.lastindex or 0]
+                    best = other if other > best else best
+            if path_res.top > best:
+                ends = (head or name[:1]) + name[-1:]
+                joined = path_res.by_ends.get(ends, _UNKNOWN)
+                if joined is _UNKNOWN:
+                    joined = path_res.joined(ends)
+                if joined is not None and (hit := joined[0](prefix + name)) is not None:
+                    other = joined[1][hit.lastindex or 0]
+                    best = other if other > best else best
+            found.append(best)
+        return found
+
+
+_NO_PATHS: tuple[dict[str, int], _Regexes | None] = (_NOTHING, None)
+_NO_REGEXES = _Regexes()
 
 
 class PatternList:
@@ -236,8 +305,11 @@ class PatternList:
     def last(self, path: str, name: str, is_dir: bool) -> int:
         """The index of the last rule matching `path` (relative to the list's folder, a byte
         string) whose last segment is `name`; -1 for none."""
+        return self.last_in(path[: len(path) - len(name)], (name,), is_dir)[0]
+
+    def last_in(self, prefix: str, names: Iterable[str], is_dir: bool = False) -> list[int]:
+        """last() for each of `names`, all directly inside the folder `prefix` (relative to the
+        list's folder: '' or ending in '/')."""
         if self.casefold:
-            path, name = fold(path), fold(name)
-        if is_dir:
-            return self._dirs.last(path, name)
-        return self._files.last(path, name)
+            prefix, names = fold(prefix), [fold(name) for name in names]
+        return (self._dirs if is_dir else self._files).last_in(prefix, names)

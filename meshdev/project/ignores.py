@@ -6,7 +6,9 @@ folders above it; once a folder is excluded, everything below it is excluded by 
 and no later `!pattern` can take it back ("it is not possible to re-include a file if a parent
 directory of that file is excluded"), and that folder's own .gitignore is not read. Inside a
 nested repository only that repository's lists apply; the folder that holds it is judged by the
-repository around it. Verdicts on folders are cached, so a tree is judged in one pass.
+repository around it. Verdicts on folders are cached, so a tree is judged in one pass, and the
+files of one folder can be judged together (`*_in`), so that what depends on the folder alone is
+worked out once for all of them. A `.meshwatch` list (PatternSpec) is a stack of one list.
 
 Paths are byte strings (see ignorelist.byte_string) relative to the top of the outermost work
 tree, with '/' between segments.
@@ -14,7 +16,8 @@ tree, with '/' between segments.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,13 +90,37 @@ class Stack:
             self._dirs[current] = above
         return self._dirs[folder]
 
+    def hits_in(self, folder: str, names: Sequence[str], is_dir: bool = False) -> list[Hit | None]:
+        """hit() for each of `names`, all directly inside `folder` ('' for the top)."""
+        if folder:
+            above: Hit | None = self._dirs.get(folder, _UNKNOWN)
+            if above is _UNKNOWN:
+                above = self.folder_hit(folder)
+            if above is not None:
+                return [above] * len(names)
+        return self._own_in(folder, names, is_dir)
+
     def _own(self, path: str, name: str, is_dir: bool, parent: str) -> Hit | None:
+        return self._own_in(parent, (name,), is_dir)[0]
+
+    def _own_in(self, parent: str, names: Sequence[str], is_dir: bool) -> list[Hit | None]:
+        found: list[Hit | None] = [None] * len(names)
+        todo: Sequence[int] = range(len(names))
+        prefix = f"{parent}/" if parent else ""
         chain = self._chains.get(parent)
         for start, source in self._chain(parent) if chain is None else chain:
-            index = source.patterns.last(path[start:], name, is_dir)
-            if index >= 0:
-                return None if source.patterns.rules[index].negative else (source, index)
-        return None
+            patterns = source.patterns
+            indices = patterns.last_in(prefix[start:], [names[i] for i in todo], is_dir)
+            left = []
+            for i, index in zip(todo, indices, strict=True):
+                if index < 0:
+                    left.append(i)
+                elif not patterns.rules[index].negative:
+                    found[i] = (source, index)
+            if not left:
+                break
+            todo = left
+        return found
 
     def _chain(self, folder: str) -> Chain:
         """The lists that judge what lies directly in `folder`, strongest first."""
@@ -167,6 +194,15 @@ class GitIgnores:
         source, index = hit
         return shown(source.patterns.rules[index].text), source.name
 
+    def decided_in(self, folder: str, names: Sequence[str]) -> list[tuple[str, str] | None]:
+        """decided() for each file of `names` (byte strings), all directly inside `folder`."""
+        if self.prefix:
+            folder = f"{self.prefix}/{folder}" if folder else self.prefix
+        return [
+            None if hit is None else (shown(hit[0].patterns.rules[hit[1]].text), hit[0].name)
+            for hit in self.stack.hits_in(folder, names)
+        ]
+
     def with_file(self, folder: str, lines: tuple[str, ...]) -> GitIgnores:
         """The same, with the .gitignore of `folder` (relative to the project root) replaced;
         every other list stays compiled."""
@@ -191,3 +227,65 @@ def compile_list(data: bytes, casefold: bool = False) -> PatternList:
 
 def _name(folder: str) -> str:
     return f"{folder}/{GITIGNORE}" if folder else GITIGNORE
+
+
+class PatternSpec:
+    """One list of patterns, read as a .gitignore at the project root would be (same syntax, same
+    matching, and a path inside a matched folder is matched by that folder's pattern, which no
+    later `!pattern` takes back); `deciding` names the list entry that matched."""
+
+    def __init__(self, name: str, patterns: Iterable[str]) -> None:
+        self.name = name
+        self.patterns = tuple(patterns)
+        lines: list[str] = []
+        self._owners: list[int] = []  # a list entry holding a newline makes two patterns, as in git
+        for number, item in enumerate(self.patterns):
+            for line in read_lines(os.fsencode(item)):
+                lines.append(line)
+                self._owners.append(number)
+        self._list = PatternList(lines)
+        self._folders: dict[str, int] = {}  # folder -> index of the pattern excluding it, or -1
+
+    def deciding(self, rel: str, is_dir: bool = False) -> str | None:
+        return self.decided(byte_string(rel), is_dir) if self._owners else None
+
+    def decided(self, path: str, is_dir: bool = False) -> str | None:
+        """deciding(), for a path already made a byte string (ignorelist.byte_string)."""
+        if not self._owners:
+            return None
+        parent, slash, name = path.rpartition("/")
+        index = self._folder(parent) if slash else -1
+        if index < 0:
+            index = self._own(path, name, is_dir)
+        return self.patterns[self._owners[index]] if index >= 0 else None
+
+    def _folder(self, folder: str) -> int:
+        """The pattern excluding `folder`, or one of the folders above it; -1 for none."""
+        known = self._folders.get(folder)
+        if known is not None:
+            return known
+        if len(self._folders) > _FOLDERS_KEPT:
+            self._folders.clear()  # a long run meets many folders that come and go
+        todo = [folder]
+        while "/" in todo[-1] and todo[-1].rpartition("/")[0] not in self._folders:
+            todo.append(todo[-1].rpartition("/")[0])
+        for current in reversed(todo):
+            parent, slash, name = current.rpartition("/")
+            above = self._folders[parent] if slash else -1
+            self._folders[current] = above if above >= 0 else self._own(current, name, True)
+        return self._folders[folder]
+
+    def _own(self, path: str, name: str, is_dir: bool) -> int:
+        index = self._list.last(path, name, is_dir)
+        return -1 if index < 0 or self._list.rules[index].negative else index
+
+    def decided_in(self, folder: str, names: Sequence[str]) -> list[str | None]:
+        """decided() for each file of `names`, all directly inside `folder` ('' for the top)."""
+        if not self._owners:
+            return [None] * len(names)
+        index = self._folder(folder) if folder else -1
+        if index >= 0:
+            return [self.patterns[self._owners[index]]] * len(names)
+        rules, owners, patterns = self._list.rules, self._owners, self.patterns
+        found = self._list.last_in(f"{folder}/" if folder else "", names)
+        return [None if i < 0 or rules[i].negative else patterns[owners[i]] for i in found]

@@ -13,6 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+# warm: a restart forked from a template that already imported the agent's third-party modules
+# (processes/warm.py), fresh when in doubt; restart: always a fresh interpreter; refresh: the
+# changed modules reloaded inside the running agent (runtime/refresh.py), a restart when not.
+STRATEGIES = ("warm", "restart", "refresh")
+
 # A setting's variables are these prefixes + its `env` name; the first one set wins.
 ENV_PREFIXES = ("MESHDEV_", "MCP_MESH_")
 
@@ -25,7 +30,7 @@ class Unit(Enum):
     BOOLEAN = "true or false"
     EXTENSIONS = "file extensions"  # `.py`, `yaml`: the leading dot is optional
     PATTERNS = "gitignore-style patterns"  # `.meshwatch` only
-    STRATEGY = "a reload strategy"  # restart or refresh; environment only
+    STRATEGY = "a reload strategy"  # one of STRATEGIES
     SECONDS = "a number of seconds"  # `0.5`: how mcp-mesh's own variables are written
 
 
@@ -159,11 +164,23 @@ SETTINGS: tuple[Setting, ...] = (
         env="WATCH_EXTENSIONS",
     ),
     Setting(
-        key=None,
+        key="reload_strategy",
         attribute="reload_strategy",
         unit=Unit.STRATEGY,
         default="warm",
         env="RELOAD_STRATEGY",
+    ),
+    Setting(
+        key="refresh",  # modules a refresh may reload (default: every project module)
+        attribute=None,
+        unit=Unit.PATTERNS,
+        default=None,
+    ),
+    Setting(
+        key="restart",  # modules whose change always restarts, even under refresh
+        attribute=None,
+        unit=Unit.PATTERNS,
+        default=(),
     ),
     Setting(
         key="preserve_state",

@@ -10,16 +10,25 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 from meshdev.project.config import CONFIG_NAME
-from meshdev.project.ignorelist import PatternList, Rule, byte_string, read_lines, shown
-from meshdev.project.ignores import GITIGNORE, GitIgnores
+from meshdev.project.ignorelist import Rule, byte_string, read_lines, shown
+from meshdev.project.ignores import GITIGNORE, GitIgnores, PatternSpec
 
-__all__ = ["BUILTIN_IGNORES", "GITIGNORE", "GitIgnores", "RulesInput", "Verdict", "WatchRules"]
+__all__ = [
+    "BUILTIN_IGNORES",
+    "GITIGNORE",
+    "GitIgnores",
+    "PatternSpec",
+    "RulesInput",
+    "Verdict",
+    "WatchRules",
+]
 
 # Never worth a reload: VCS data, caches, virtualenvs, bytecode, meshdev's own files, and the
 # temporary, swap, backup and lock files editors write beside the real file while saving it.
@@ -86,58 +95,8 @@ class Decision:
         return f"{self.verdict.value} (matches {self.source} pattern {self.pattern!r})"
 
 
-class PatternSpec:
-    """One list of patterns, read as a .gitignore at the project root would be (same syntax, same
-    matching, and a path inside a matched folder is matched by that folder's pattern, which no
-    later `!pattern` takes back); `deciding` names the list entry that matched."""
-
-    def __init__(self, name: str, patterns: Iterable[str]) -> None:
-        self.name = name
-        self.patterns = tuple(patterns)
-        lines: list[str] = []
-        self._owners: list[int] = []  # a list entry holding a newline makes two patterns, as in git
-        for number, item in enumerate(self.patterns):
-            for line in read_lines(os.fsencode(item)):
-                lines.append(line)
-                self._owners.append(number)
-        self._list = PatternList(lines)
-        self._folders: dict[str, int] = {}  # folder -> index of the pattern excluding it, or -1
-
-    def deciding(self, rel: str, is_dir: bool = False) -> str | None:
-        return self.decided(byte_string(rel), is_dir) if self._owners else None
-
-    def decided(self, path: str, is_dir: bool = False) -> str | None:
-        """deciding(), for a path already made a byte string (ignorelist.byte_string)."""
-        if not self._owners:
-            return None
-        parent, slash, name = path.rpartition("/")
-        index = self._folder(parent) if slash else -1
-        if index < 0:
-            index = self._own(path, name, is_dir)
-        return self.patterns[self._owners[index]] if index >= 0 else None
-
-    def _folder(self, folder: str) -> int:
-        """The pattern excluding `folder`, or one of the folders above it; -1 for none."""
-        known = self._folders.get(folder)
-        if known is not None:
-            return known
-        if len(self._folders) > _FOLDERS_KEPT:
-            self._folders.clear()  # a long run meets many folders that come and go
-        todo = [folder]
-        while "/" in todo[-1] and todo[-1].rpartition("/")[0] not in self._folders:
-            todo.append(todo[-1].rpartition("/")[0])
-        for current in reversed(todo):
-            parent, slash, name = current.rpartition("/")
-            above = self._folders[parent] if slash else -1
-            self._folders[current] = above if above >= 0 else self._own(current, name, True)
-        return self._folders[folder]
-
-    def _own(self, path: str, name: str, is_dir: bool) -> int:
-        index = self._list.last(path, name, is_dir)
-        return -1 if index < 0 or self._list.rules[index].negative else index
-
-
-_FOLDERS_KEPT = 200_000
+_OWN_CONFIG = Decision(Verdict.CONFIG, "meshdev's own configuration, applied live")
+_GIT_CONFIG = Decision(Verdict.CONFIG, "git's ignore rules, applied live")
 
 
 @lru_cache(maxsize=1)
@@ -180,7 +139,7 @@ class WatchRules:
             (self.log_only, Verdict.LOG_ONLY),
         )
         self._first = [(spec, verdict) for spec, verdict in first if spec.patterns]
-        self._decisions: dict[tuple[Verdict, str, str | None], Decision] = {}
+        self._decisions: dict[Verdict, dict[tuple[str, str | None], Decision]] = {}
 
     def relative(self, path: Path | str) -> str | None:
         """The path relative to the root with forward slashes, or None when it lies outside."""
@@ -196,35 +155,82 @@ class WatchRules:
         rel = self.relative(path)
         if rel is None:
             return Decision(Verdict.UNWATCHED, "outside the project root")
-        if rel == CONFIG_NAME:
-            return Decision(Verdict.CONFIG, "meshdev's own configuration, applied live")
-        if self.gitignores is not None and rel.rpartition("/")[2] == GITIGNORE:
-            return Decision(Verdict.CONFIG, "git's ignore rules, applied live")
-        return self.decide_relative(rel)
+        folder, _, name = rel.rpartition("/")
+        return self.decide_files(folder, (name,))[0]
 
-    def decide_relative(self, rel: str) -> Decision:
-        path = byte_string(rel)
+    def decide_files(self, folder: str, names: Sequence[str]) -> list[Decision]:
+        """decide() for each file of `names`, all directly inside `folder` (relative to the
+        root, '' for the root itself): each list judges the folder's files in one call."""
+        found: list[Decision | None] = [None] * len(names)
+        for i, name in enumerate(names):
+            if name == CONFIG_NAME and not folder:
+                found[i] = _OWN_CONFIG
+            elif name == GITIGNORE and self.gitignores is not None:
+                found[i] = _GIT_CONFIG
+        key = byte_string(folder)
+        keys = [byte_string(name) for name in names]
+        todo = [i for i, decision in enumerate(found) if decision is None]
         for spec, verdict in self._first:
-            pattern = spec.decided(path)
-            if pattern is not None:
-                return self._decision(verdict, spec.name, pattern)
-        ignored = self.gitignores.decided(path) if self.gitignores is not None else None
-        if ignored is not None:
-            # Not excluded: an agent that really imports a git-ignored module still reloads.
-            return self._decision(Verdict.UNWATCHED, ignored[1], ignored[0])
+            todo = self._settle(
+                found, todo, spec.decided_in(key, [keys[i] for i in todo]), verdict, spec.name
+            )
+        if self.gitignores is not None and todo:
+            left, known = [], self._known(Verdict.UNWATCHED)
+            for i, ignored in zip(
+                todo, self.gitignores.decided_in(key, [keys[i] for i in todo]), strict=True
+            ):
+                if ignored is None:
+                    left.append(i)
+                else:
+                    found[i] = self._decision(Verdict.UNWATCHED, ignored[1], ignored[0], known)
+            todo = left
         for spec in (self.include, *self.agent_watch.values()):
-            pattern = spec.decided(path)
-            if pattern is not None:
-                return self._decision(Verdict.RELOAD, spec.name, pattern)
-        return self._decision(Verdict.UNWATCHED, "no include pattern matches", None)
+            todo = self._settle(
+                found,
+                todo,
+                spec.decided_in(key, [keys[i] for i in todo]),
+                Verdict.RELOAD,
+                spec.name,
+            )
+        unmatched = self._decision(Verdict.UNWATCHED, "no include pattern matches", None)
+        for i in todo:
+            found[i] = unmatched
+        return cast("list[Decision]", found)  # every entry is settled by now
 
-    def _decision(self, verdict: Verdict, source: str, pattern: str | None) -> Decision:
-        """Decisions are values: one object for each, not one for each file judged."""
-        key = (verdict, source, pattern)
-        known = self._decisions.get(key)
-        if known is None:
-            known = self._decisions[key] = Decision(verdict, source, pattern)
-        return known
+    def _settle(
+        self,
+        found: list[Decision | None],
+        todo: list[int],
+        patterns: list[str | None],
+        verdict: Verdict,
+        source: str,
+    ) -> list[int]:
+        """Record the files a list decided; the others are left for the next list."""
+        left, known = [], self._known(verdict)
+        for i, pattern in zip(todo, patterns, strict=True):
+            if pattern is None:
+                left.append(i)
+            else:
+                found[i] = self._decision(verdict, source, pattern, known)
+        return left
+
+    def _decision(
+        self,
+        verdict: Verdict,
+        source: str,
+        pattern: str | None,
+        known: dict[tuple[str, str | None], Decision] | None = None,
+    ) -> Decision:
+        """Decisions are values: one object for each, not one for each file judged. `known`:
+        those of this verdict (looked up once for a whole folder: hashing an enum is slow)."""
+        known = self._known(verdict) if known is None else known
+        decision = known.get((source, pattern))
+        if decision is None:
+            decision = known[source, pattern] = Decision(verdict, source, pattern)
+        return decision
+
+    def _known(self, verdict: Verdict) -> dict[tuple[str, str | None], Decision]:
+        return self._decisions.setdefault(verdict, {})
 
     def watching_agents(self, rel: str) -> set[str]:
         """Agents whose own `watch` patterns match this relative path."""

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from meshdev.problems import MAX_SHOWN, Problem, UsageError, shorten
+from meshdev.project.keys import STRATEGIES
 from meshdev.project.yamlsafe import NULL, Document
 
 # `.py`, `py`, `tar.gz`: word characters between dots, nothing that could make a pattern escape.
@@ -129,6 +130,15 @@ def whole(lowest: int, highest: int, what: str) -> Reader:
         return None
 
     return read
+
+
+def strategy(node: yaml.Node, key: str, reading: Reading) -> str | None:
+    value = reading.value(node)
+    if isinstance(value, str) and value.lower() in STRATEGIES:
+        return value.lower()
+    given = described(node, reading)
+    reading.add(node, key, f"must be one of {', '.join(STRATEGIES)}, not {given}")
+    return None
 
 
 def boolean(node: yaml.Node, key: str, reading: Reading) -> bool | None:

@@ -17,14 +17,11 @@ from meshdev.project.keys import (
     ACCEPTED_ONLY_MAX_SECONDS,
     ENV_PREFIXES,
     SETTINGS,
+    STRATEGIES,
     Setting,
     Unit,
 )
 from meshdev.project.readers import extension_problem, normalise_extensions
-
-# warm: a restart forked from a template that already imported the agent's third-party modules
-# (processes/warm.py), fresh when in doubt; restart: always a fresh interpreter.
-STRATEGIES = ("warm", "restart", "refresh")
 
 
 @dataclass(frozen=True)
@@ -90,15 +87,6 @@ def resolve(file: FileConfig, env: Mapping[str, str], flags: Flags) -> Settings:
         found = _set(env, foreign.name)
         if found is not None:
             layers.parse(foreign.unit, found, None)
-    if settings.reload_strategy == "refresh":
-        problems.append(
-            Problem(
-                "environment",
-                None,
-                "MESHDEV_RELOAD_STRATEGY",
-                "'refresh' (in-process module swap) is not available yet; use 'restart'",
-            )
-        )
     if problems:
         raise UsageError(problems)
     return settings

@@ -43,6 +43,20 @@ def ready() -> None:
     reporter.send({protocol.KIND: protocol.READY})
 
 
+def on_refresh(
+    callback: Callable[[list[str]], object],
+    call_in: Callable[[Callable[[], None]], object] | None = None,
+) -> Callable[[list[str]], object]:
+    """Under reload_strategy refresh: call `callback(changed_paths)` after the changed modules
+    were reloaded inside this process (re-bind what you hold: re-register tools, swap a strategy
+    object). It raising makes meshdev restart the agent instead. The refresh runs in the main
+    thread, or through `call_in` (e.g. `loop.call_soon_threadsafe`) in the thread it schedules
+    into. Usable as a decorator; a no-op without meshdev."""
+    from meshdev.runtime import refresh
+
+    return refresh.on_refresh(callback, call_in)
+
+
 def changes() -> list[str]:
     """The files whose change caused this start; [] on a first start or without meshdev."""
     path = _session["start_info"]

@@ -21,6 +21,8 @@ TYPE_CHECKING = False  # not `from typing import`: typing costs every agent star
 if TYPE_CHECKING:
     import signal as _signal  # the same API, typed
     from typing import NoReturn
+
+    from meshdev.runtime.handover import Handover
 else:
     import _signal  # signal without enum: 3 ms less at every agent start
 
@@ -62,17 +64,28 @@ def _connect(values: dict[str, str]) -> None:
     reporter.start()
     api.attach(reporter, values[protocol.START_INFO] or None)
     atexit.register(reporter.flush)
+    handover = None
+    if values[protocol.HANDOVER]:  # its predecessor still stops: see runtime/handover.py
+        from meshdev.runtime.handover import Handover
+
+        handover = Handover(report_fd, values[protocol.ROOT])
+        handover.guard_opens()
     if values[protocol.STATE_FILE]:
-        _keep_state(values, reporter)
+        _keep_state(values, reporter, handover)
+    if values[protocol.REFRESH]:
+        from meshdev.runtime import refresh
+
+        refresh.install(reporter.send, values[protocol.ROOT] or os.getcwd())
     if values[protocol.FRONT] == "http":
         from meshdev.runtime.ports import move_listeners
 
         move_listeners(reporter)
 
 
-def _keep_state(values: dict[str, str], reporter: Reporter) -> None:
-    """Restore meshdev.state now; save it at exit (after the agent's own atexit handlers, which
-    were registered later and so run first) and at checkpoints."""
+def _keep_state(values: dict[str, str], reporter: Reporter, handover: Handover | None) -> None:
+    """Restore meshdev.state now (with a handover: at its first use, once handed over); save it
+    at exit (after the agent's own atexit handlers, which were registered later and so run
+    first) and at checkpoints."""
     try:
         secret = statefile.read_secret(values[protocol.STATE_SECRET])
     except (OSError, statefile.StateError) as exc:
@@ -86,11 +99,18 @@ def _keep_state(values: dict[str, str], reporter: Reporter) -> None:
         int(values[protocol.STATE_WARN_BYTES] or "20000000"),
         reporter.send,
     )
-    reporter.send({protocol.KIND: protocol.RESTORED, "restored": keeper.restore()})
-    atexit.register(keeper.save_quietly, "stop")
     checkpoint_ms = int(values[protocol.CHECKPOINT_MS] or "0")
-    if checkpoint_ms > 0:
-        keeper.checkpoint_every(checkpoint_ms / 1000)
+
+    def restored(keys: list[str]) -> None:
+        reporter.send({protocol.KIND: protocol.RESTORED, "restored": keys})
+        if checkpoint_ms > 0:
+            keeper.checkpoint_every(checkpoint_ms / 1000)
+
+    atexit.register(keeper.save_quietly, "stop")
+    if handover is None:
+        restored(keeper.restore())
+    else:
+        keeper.restore_after(handover, restored)
 
 
 def _set_path(script: str, root: str) -> None:

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 _KEY = int.from_bytes(MAGIC_NUMBER, "little")
 _CHECKED_HASH = (0b11).to_bytes(4, "little")  # PEP 552 flags: hash-based, check the source
 _THIRD_PARTY = {"site-packages", "dist-packages"}
+# path -> the hash of the source its module was last built from: what a refresh compares
+# (runtime/refresh.py) to know which modules are stale, by content as well.
+built_from: dict[str, bytes] = {}
 
 
 class CheckedLoader(machinery.SourceFileLoader):
@@ -43,8 +46,10 @@ class CheckedLoader(machinery.SourceFileLoader):
         if cached:
             code = _valid(self, cached, digest)
             if code is not None:
+                built_from[path] = digest
                 return code
         code = self.source_to_code(source, path)
+        built_from[path] = digest
         if cached and not sys.dont_write_bytecode:
             # set_data writes atomically and quietly gives up where it cannot (read-only).
             self.set_data(cached, MAGIC_NUMBER + _CHECKED_HASH + digest + marshal.dumps(code))
@@ -64,6 +69,14 @@ def _valid(loader: CheckedLoader, cached: str, digest: bytes) -> CodeType | None
     except (EOFError, ValueError, TypeError):
         return None
     return code  # type: ignore[no-any-return]
+
+
+def source_digest(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return _imp.source_hash(_KEY, handle.read())
+    except OSError:
+        return None
 
 
 def check_by_content(root: str) -> None:

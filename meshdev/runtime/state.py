@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any
 
+    from meshdev.runtime.handover import Handover
+
     _Mapping = MutableMapping[str, Any]
 else:
     _Mapping = MutableMapping
@@ -39,13 +41,26 @@ class StateNamespace(_Mapping):
         self._raw: dict[str, bytes] = {}  # restored, not unpickled yet
         self._lock = threads.RLock()
         self.warn: Callable[[str], None] = _print_warning
+        self._first_use: Callable[[], None] | None = None
 
     def restore(self, entries: dict[str, bytes]) -> None:
         with self._lock:
             self._raw.update(entries)
 
+    def defer(self, first_use: Callable[[], None]) -> None:
+        """`first_use` runs once, before anything reads or changes the state (other threads
+        wait for it): the restore that must wait for the handover."""
+        self._first_use = first_use
+
+    def _used(self) -> None:
+        """Called with the lock held."""
+        first_use, self._first_use = self._first_use, None
+        if first_use is not None:
+            first_use()
+
     def __getitem__(self, key: str) -> Any:
         with self._lock:
+            self._used()
             if key in self._values:
                 return self._values[key]
             if key not in self._raw:
@@ -63,11 +78,13 @@ class StateNamespace(_Mapping):
 
     def __setitem__(self, key: str, value: Any) -> None:
         with self._lock:
+            self._used()
             self._values[key] = value
             self._raw.pop(key, None)
 
     def __delitem__(self, key: str) -> None:
         with self._lock:
+            self._used()
             found = self._values.pop(key, _MISSING) is not _MISSING
             found = self._raw.pop(key, None) is not None or found
             if not found:
@@ -75,11 +92,13 @@ class StateNamespace(_Mapping):
 
     def __iter__(self) -> Iterator[str]:
         with self._lock:
+            self._used()
             keys = list(self._values) + [k for k in self._raw if k not in self._values]
         return iter(keys)
 
     def __len__(self) -> int:
         with self._lock:
+            self._used()
             return len(self._values) + sum(1 for k in self._raw if k not in self._values)
 
     def __repr__(self) -> str:
@@ -138,6 +157,7 @@ class Keeper:
         self._last_digest: bytes | None = None
         self._warned: set[tuple[str, str]] = set()
         self._warned_size = False
+        self._held = False  # until the handover: a save would replace the predecessor's state
 
     def warn(self, message: str) -> None:
         _print_warning(message)
@@ -160,6 +180,21 @@ class Keeper:
         self._last_digest = _digest(loaded.entries)
         return sorted(loaded.entries)
 
+    def restore_after(self, handover: Handover, restored: Callable[[list[str]], None]) -> None:
+        """Restore at the first use of the state, once meshdev handed over (runtime/handover.py);
+        `restored` gets the keys. No save until then."""
+        self._held = True
+
+        def first_use() -> None:
+            if not handover.wait():
+                self.warn("meshdev went away before the handover: state not restored, not saved")
+                return
+            keys = self.restore()
+            self._held = False
+            restored(keys)
+
+        self.namespace.defer(first_use)
+
     def _set_aside(self, exc: Exception) -> None:
         try:
             moved = statefile.set_aside(self.path, "invalid")
@@ -170,6 +205,8 @@ class Keeper:
 
     def save(self, reason: str) -> None:
         with self._lock:
+            if self._held:
+                return  # never restored: the file on disk is still the predecessor's, and right
             started = time.perf_counter()
             entries, types, failed = self.namespace.snapshot()
             self._warn_unpicklable(failed)

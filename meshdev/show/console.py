@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TextIO
 
@@ -31,7 +31,7 @@ from meshdev.show.tables import (
     summary_lines,
     summary_table,
 )
-from meshdev.show.terminal import quiet_echo
+from meshdev.show.terminal import TypedLine, typing_keys
 
 _PALETTE = (
     "cyan",
@@ -77,24 +77,32 @@ class Console:
         self._lock = threading.Lock()
 
     def status_view(self, rows: Callable[[], list[dict[str, Any]]]) -> AbstractContextManager[Any]:
-        """A status table kept at the bottom of a terminal, redrawn once a second; the agents'
-        lines scroll above it. Nothing in plain mode."""
-        if self.is_plain:
-            return contextlib.nullcontext()
-        live = Live(
-            get_renderable=lambda: Group(status_table(rows()), _HINT),
-            console=self.rich,
-            refresh_per_second=1,
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
-        stack = contextlib.ExitStack()
-        # What is typed (`r`, `r NAME`) would be echoed into the table and each Enter would
-        # push a stale copy of it into the scrollback; the command's answer says what was done.
-        stack.enter_context(quiet_echo(sys.stdin))
-        stack.enter_context(live)
-        return stack
+        """A status table kept at the bottom of a terminal, redrawn once a second and at each
+        key typed; the agents' lines scroll above it, the command being typed is drawn below it.
+        Nothing in plain mode."""
+        return contextlib.nullcontext() if self.is_plain else self._live(rows)
+
+    @contextlib.contextmanager
+    def _live(self, rows: Callable[[], list[dict[str, Any]]]) -> Iterator[None]:
+        typed = TypedLine()
+        # Keys one by one, unechoed (see show.terminal): what is typed is drawn in the hint line.
+        with typing_keys(sys.stdin, typed) as recheck:
+
+            def render() -> Group:
+                recheck()
+                return Group(status_table(rows()), _hint(typed.text))
+
+            live = Live(
+                get_renderable=render,
+                console=self.rich,
+                refresh_per_second=1,
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            typed.changed = live.refresh
+            with live:
+                yield
 
     def know_agents(self, names: Iterable[str]) -> None:
         with self._lock:
@@ -194,8 +202,17 @@ class Console:
 
 
 _UNBOUNDED = 10_000
-# What can be typed below the table (not echoed: see status_view).
+# Below the table while nothing is typed.
 _HINT = Text("type r + Enter to reload every agent, r NAME for one", style="dim")
+
+
+def _hint(typed: str) -> Text:
+    """The command being typed, as a prompt with a cursor; the hint while there is none."""
+    if not typed:
+        return _HINT
+    return Text.assemble(
+        ("> ", "bold"), typed, ("_", "blink"), ("   Enter runs it, Ctrl-U clears", "dim")
+    )
 
 
 def _is_tty(stream: TextIO) -> bool:

@@ -55,6 +55,28 @@ def _ready(e: Event) -> tuple[str, str]:
     return f"✓ {e['agent']} ready in {e['seconds']:.2f} s{suffix}", "green"
 
 
+def _refreshed(e: Event) -> tuple[str, str]:
+    modules = ", ".join(e["modules"]) or "no loaded module had changed"
+    why = f" ({_files(e)} changed)" if e.get("files") else ""
+    return (
+        f"↻ {e['agent']} refreshed in place in {e['total'] * 1000:.0f} ms{why}: {modules} "
+        f"(swap {e['seconds'] * 1000:.1f} ms, pid {e['pid']} kept)",
+        "green",
+    )
+
+
+def _refresh_failed(e: Event) -> tuple[str, str]:
+    where = e.get("file") or e.get("module") or "its refresh"
+    if e.get("line"):
+        where = f"{where}:{e['line']}"
+    then = (
+        "it keeps running its previous code, untouched; the next good save refreshes it"
+        if e.get("kept")
+        else "restarting it instead"
+    )
+    return f"✗ {e['agent']}: refresh failed in {where}: {e['error']} — {then}", "bold red"
+
+
 def _compile_error(e: Event) -> tuple[str, str]:
     where = f"{e['file']}:{e['line']}" if e.get("line") else e["file"]
     code = f"\n{e['code']}" if e.get("code") else ""
@@ -144,6 +166,9 @@ RENDERERS: dict[str, Renderer] = {
     "circuit_closed": _simple("✓ {agent} is healthy again: circuit closed", "green"),
     "start_timeout": _simple("✗ {agent} was not ready within {seconds:g} s", "bold red"),
     "compile_error": _compile_error,
+    "agent_refreshed": _refreshed,
+    "refresh_failed": _refresh_failed,
+    "refresh_instead": _simple("{agent}: a restart, not a refresh: {reason}", "yellow"),
     "reload_held": _held,
     "agent_stopped": _stopped,
     "agent_exited": _exited,

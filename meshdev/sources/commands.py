@@ -12,6 +12,7 @@ process and another user's process never gets an answer.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import fcntl
 import functools
@@ -20,12 +21,13 @@ import os
 import socket
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from meshdev.runtime import private
+from meshdev.show.terminal import TypedLine, typing_on
 from meshdev.sources.messages import Reply
 
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
@@ -240,11 +242,28 @@ def _check_folder(folder: Path) -> None:
 
 
 def read_terminal(stream: IO[str], sink: CommandSink, say: Reply) -> None:
-    """Lines typed on meshdev's own stdin, on a thread; returns at end of input."""
+    """Commands typed on meshdev's own stdin, on a thread; returns at end of input. Under the
+    live status view, keys one at a time, edited into the line the view draws (show.terminal),
+    Enter giving the command; else whole lines, as the stream (a pipe, plain mode) gives them."""
+    typed = typing_on(stream)
 
     def loop() -> None:
-        for line in stream:
+        for line in stream if typed is None else _keyed_lines(stream, typed):
             if line.strip():
                 sink(line, say)
 
     threading.Thread(target=loop, name="meshdev-stdin", daemon=True).start()
+
+
+def _keyed_lines(stream: IO[str], typed: TypedLine) -> Iterator[str]:
+    fd = stream.fileno()
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    decoder = codecs.getincrementaldecoder(encoding)("replace")
+    while True:
+        try:
+            keys = os.read(fd, 4096)  # what is there, as soon as one key is
+        except OSError:  # the terminal hung up
+            return
+        if not keys:
+            return
+        yield from typed.feed(decoder.decode(keys))

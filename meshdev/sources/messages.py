@@ -59,7 +59,29 @@ class StateReport:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-AgentReport = FilesReport | ReadyReport | RestoredReport | ListeningReport | StateReport
+@dataclass(frozen=True)
+class RefreshReport:
+    """reload_strategy refresh: the runtime can refresh (`pid` answers the refresh signal), did
+    (`modules`, in reload order), or did not (`error`; `restart`: the process must be replaced,
+    else it still runs its previous code untouched)."""
+
+    pid: int | None = None
+    modules: tuple[str, ...] = ()
+    seconds: float = 0.0
+    error: str | None = None
+    module: str | None = None
+    file: Path | None = None
+    line: int | None = None
+    restart: bool = False
+
+    @property
+    def offered(self) -> bool:
+        return self.pid is not None
+
+
+AgentReport = (
+    FilesReport | ReadyReport | RestoredReport | ListeningReport | StateReport | RefreshReport
+)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,11 @@
 """Carrying out a reload decision: tell what it found, stop what it stops (all groups at once),
-then start what it starts, with the timing of each step. Runs on the loop's thread."""
+then start what it starts, with the timing of each step. Runs on the loop's thread.
+
+An agent behind the MCP front (its ports held by meshdev, or its pipes its own) is restarted
+with overlap: its next process is spawned before the old one is stopped, runs its imports while
+the old one drains, and is handed over to once the old one has exited and its final save was
+told (runtime/handover.py). Every other agent is stopped before its next process starts.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from meshdev.events import Event, EventSink
 from meshdev.interfaces import Front
 from meshdev.project.discovery import AgentDef
 from meshdev.project.project import Project
-from meshdev.supervise.fleet import Fleet, Timing
+from meshdev.supervise.fleet import Fleet, Life, Timing
 from meshdev.supervise.health import Health
 
 STORM = 20  # files in one batch: told as one summary line
@@ -46,18 +52,47 @@ class Executor:
         reason: str,
         changes: Sequence[Path] = (),
         timing: Timing | None = None,
-    ) -> None:
+        beside: bool = False,
+    ) -> list[str]:
+        """`beside`: each agent's process still runs; its next one starts beside it and waits
+        for `_hand_over` (only then is it told to the front and to health). Returns those."""
+        waiting: list[str] = []
         for agent in agents:
             self.prints.remember(self.deps.track(agent))
-            fronted = agent.front
-            if fronted is None:
-                fronted = not agent.speaks_mcp and self.deps.imports_any(agent.name, MCP_SDKS)
-            life = self.fleet.start(agent, project, reason, changes, fronted)
-            handle = self.fleet.handle_of(agent.name)
-            if life is not None and handle is not None:
-                life.timing = timing
-                told = self.front.started(handle)
-                self.health.started(agent, life, project.settings, told)
+            life = self.fleet.start(agent, project, reason, changes, self._fronted(agent), beside)
+            if life is None:
+                continue
+            life.timing = timing
+            if self.fleet.waits_for_handover(agent.name):
+                waiting.append(agent.name)
+            else:
+                self._started(agent, life, project)
+        return waiting
+
+    def _started(self, agent: AgentDef, life: Life, project: Project) -> None:
+        handle = self.fleet.handle_of(agent.name)
+        if handle is not None:
+            told = self.front.started(handle)
+            self.health.started(agent, life, project.settings, told)
+
+    def _fronted(self, agent: AgentDef) -> bool:
+        """Behind the HTTP front: its listening sockets move to private ports."""
+        if agent.front is not None:
+            return agent.front
+        return not agent.speaks_mcp and self.deps.imports_any(agent.name, MCP_SDKS)
+
+    def _overlaps(self, name: str, project: Project) -> bool:
+        """Two of its processes can run at once: the front holds its ports (or each has its own
+        pipes), and its current one still runs."""
+        agent = project.discovery.get(name)
+        behind = agent is not None and (agent.speaks_mcp or self._fronted(agent))
+        return behind and self.fleet.is_running(name)
+
+    def _hand_over(self, names: Iterable[str], project: Project) -> None:
+        for name in names:
+            life, agent = self.fleet.hand_over(name), project.discovery.get(name)
+            if life is not None and agent is not None:
+                self._started(agent, life, project)
 
     def tell(self, decision: Decision, project: Project) -> None:
         """What the decision found, before anything is done about it."""
@@ -106,16 +141,21 @@ class Executor:
             if calls:
                 self.emit(Event("draining", {"agent": name, "calls": calls}))
         self.front.draining(going, grace)
+        early = [n for n in decision.restart if self._overlaps(n, project)]
+        spawned = Timing(seen, decided, self.clock())
+        waiting = self._restart(decision, project, spawned, reason, early, beside=True)
         self.fleet.stop(going, grace, reason="reload")
         self.front.stopped(going)
         stopped = self.clock()
         drain()  # the stopped agents' final state saves are told before anything new starts
+        self._hand_over(waiting, project)  # their predecessors are gone, and saved last
         for name in decision.stop:
             self.emit(Event("agent_removed", {"agent": name}))
             self.health.forget(name)
         self.fleet.forget(decision.stop)
         self.deps.forget(decision.stop)
-        self._restart(decision, project, Timing(seen, decided, stopped), reason)
+        later = [n for n in decision.restart if n not in early]
+        self._restart(decision, project, Timing(seen, decided, stopped), reason, later)
         found = [a for a in map(project.discovery.get, decision.start) if a is not None]
         self.start(found, project, "new agent", decision.changed)
         if decision.restart:
@@ -125,15 +165,23 @@ class Executor:
             self.emit(Event("reload", {**fields, "reason": reason or "files changed"}))
 
     def _restart(
-        self, decision: Decision, project: Project, timing: Timing, reason: str | None
-    ) -> None:
-        for name, causes in decision.restart.items():
-            agent = project.discovery.get(name)
+        self,
+        decision: Decision,
+        project: Project,
+        timing: Timing,
+        reason: str | None,
+        names: Sequence[str],
+        beside: bool = False,
+    ) -> list[str]:
+        waiting: list[str] = []
+        for name in names:
+            agent, causes = project.discovery.get(name), decision.restart[name]
             if agent is not None:
                 files = [_relative(project)(p) for p in causes]
                 self.health.on_change(name, files)
                 why = reason or f"{', '.join(files[:3]) or 'its settings'} changed"
-                self.start([agent], project, why, causes, timing)
+                waiting += self.start([agent], project, why, causes, timing, beside)
+        return waiting
 
     def summarise(self, decision: Decision, project: Project) -> None:
         files = [_relative(project)(p) for p in decision.changed]

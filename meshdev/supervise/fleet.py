@@ -1,5 +1,9 @@
 """The agents' running processes: one handle, generation and life per agent, started through the
 spawner and stopped in groups. Runs on the loop's thread; process threads reach it by the inbox.
+
+A process may be started beside its predecessor (an agent behind the MCP front, during a
+reload): it waits for `hand_over`, and until then the loop hears nothing of it — its reports
+and exit are held, and it is announced only once the predecessor is gone.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from meshdev.decide.refreshable import strategy_of
 from meshdev.events import Event, EventSink
 from meshdev.interfaces import AgentHandle, Sinks, Spawner, SpawnRequest, StopResult
 from meshdev.project.discovery import AgentDef
 from meshdev.project.project import Project
 from meshdev.project.statestore import Prepared, StateStore, file_stem
 from meshdev.runtime import private, protocol
+from meshdev.supervise.beside import Beside, Gate, HandsOver
 
 
 @dataclass(frozen=True)
@@ -25,7 +31,7 @@ class Timing:
 
     seen: float  # the first change of the batch arrived (or the manual reload was asked)
     decided: float  # the quiet time was over: stopping began
-    stopped: float  # the old process group was gone
+    stopped: float  # the old process group was gone (started beside it: the new one spawned)
 
 
 @dataclass
@@ -54,6 +60,7 @@ class Fleet:
         self._handles: dict[str, AgentHandle] = {}
         self._generation: dict[str, int] = {}
         self._life: dict[str, Life] = {}
+        self._beside: dict[str, Beside] = {}  # started beside a predecessor still stopping
         self._places: dict[Path, Prepared] = {}  # private places made ready in this run
         self._warned: set[str] = set()  # what a lasting failure (a full disk) has already said
 
@@ -64,13 +71,23 @@ class Fleet:
         reason: str,
         changes: Sequence[Path] = (),
         fronted: bool = False,
+        beside: bool = False,
     ) -> Life | None:
+        """`beside`: start the next process now, before the current one is stopped; the new one
+        waits for `hand_over` (runtime/handover.py)."""
         self._known.add(agent.name)
+        old = self._handles.get(agent.name)
+        gate = Gate(self.sinks) if beside and old is not None else None
         generation = self._generation.get(agent.name, 0) + 1
         self._generation[agent.name] = generation
         channel = _runtime_env(agent, project, changes, self._prepared(project), self._warn_once)
         if fronted:
             channel[protocol.FRONT] = "http"
+        if gate is not None:
+            channel[protocol.HANDOVER] = "1"
+        strategy = strategy_of(project, agent.name)
+        if strategy == "refresh":
+            channel[protocol.REFRESH] = "1"
         env = {**dict(agent.env), **channel}
         request = SpawnRequest(
             agent.name,
@@ -80,17 +97,44 @@ class Fleet:
             env,
             project.root,
             agent.speaks_mcp,
-            warm=project.settings.reload_strategy == "warm",
+            warm=strategy != "restart",  # a refresh that cannot be is a warm restart
         )
         try:
-            handle = self.spawner.spawn(request, self.sinks)
+            handle = self.spawner.spawn(request, gate.sinks() if gate else self.sinks)
         except OSError as exc:
             self.emit(Event("warning", {"message": f"{agent.name}: could not start: {exc}"}))
             return None
         self._handles[agent.name] = handle
         life = self._life[agent.name] = Life(generation, handle.started, handle.pid)
-        fields = {"agent": agent.name, "pid": handle.pid, "generation": generation}
-        self.emit(Event("agent_started", {**fields, "reason": reason}))
+        self._spawned(handle, reason, gate, old)
+        return life
+
+    def _spawned(
+        self, handle: AgentHandle, reason: str, gate: Gate | None, old: AgentHandle | None
+    ) -> None:
+        fields = {"agent": handle.agent, "pid": handle.pid, "generation": handle.generation}
+        if gate is None or old is None:
+            self.emit(Event("agent_started", {**fields, "reason": reason}))
+            return
+        self._beside[handle.agent] = Beside(gate, reason, self.clock(), old)
+        self.emit(Event("agent_spawned", {**fields, "beside": old.pid}))
+
+    def waits_for_handover(self, name: str) -> bool:
+        return name in self._beside
+
+    def hand_over(self, name: str) -> Life | None:
+        """Its predecessor is gone: the process started beside it is told so, announced, and
+        its held reports (and exit) go on to the loop."""
+        beside = self._beside.pop(name, None)
+        handle, life = self._handles.get(name), self._life.get(name)
+        if beside is None or handle is None or life is None:
+            return None
+        if isinstance(handle, HandsOver):
+            handle.hand_over()
+        fields = {"agent": name, "pid": handle.pid, "generation": life.generation}
+        overlap = round(self.clock() - beside.spawned, 4)  # how long it ran beside the old one
+        self.emit(Event("agent_started", {**fields, "reason": beside.reason, "overlap": overlap}))
+        beside.gate.open()
         return life
 
     def _prepared(self, project: Project) -> Prepared:
@@ -108,7 +152,9 @@ class Fleet:
             self.emit(Event("warning", {"message": message}))
 
     def stop(self, names: Iterable[str], grace_seconds: float, reason: str) -> list[StopResult]:
-        targets = [h for n in names if (h := self._handles.get(n)) and h.still_there()]
+        """Their processes (for one started beside its predecessor: that one), all at once."""
+        found = [self._leaving(n) or self._handles.get(n) for n in names]
+        targets = [h for h in found if h is not None and h.still_there()]
         for handle in targets:
             life = self._life.get(handle.agent)
             if life is not None and life.generation == handle.generation:
@@ -155,7 +201,12 @@ class Fleet:
 
     def everything_alive(self) -> list[AgentHandle]:
         """Processes that still run or whose group still has members (for shutdown)."""
-        return [h for h in self._handles.values() if h.still_there()]
+        leaving = [b.predecessor for b in self._beside.values()]
+        return [h for h in [*self._handles.values(), *leaving] if h.still_there()]
+
+    def _leaving(self, name: str) -> AgentHandle | None:
+        beside = self._beside.get(name)
+        return beside.predecessor if beside is not None else None
 
     def returncodes(self) -> list[int]:
         return [h.returncode or 0 for h in self._handles.values()]

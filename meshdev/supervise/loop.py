@@ -16,7 +16,14 @@ from pathlib import Path
 from meshdev._version import __version__
 from meshdev.decide.dependencies import MCP_SDKS, Dependencies
 from meshdev.decide.reload import Decider, Decision
-from meshdev.decide.timers import Rearm, RestartAfterBackoff, Resync, TimerKey, Timers
+from meshdev.decide.timers import (
+    Rearm,
+    RefreshDeadline,
+    RestartAfterBackoff,
+    Resync,
+    TimerKey,
+    Timers,
+)
 from meshdev.events import Event, EventSink
 from meshdev.interfaces import Clock, Front, LinesSink, NoFront, Sinks, Spawner, WatcherFactory
 from meshdev.project.project import Project, expecting_config
@@ -28,15 +35,10 @@ from meshdev.sources.messages import (
     Command,
     Exit,
     Files,
-    FilesReport,
-    ListeningReport,
     Message,
     Quit,
-    ReadyReport,
     Report,
-    RestoredReport,
     Signal,
-    StateReport,
     WatchError,
 )
 from meshdev.sources.signals import signal_name
@@ -44,6 +46,8 @@ from meshdev.supervise import asked
 from meshdev.supervise.execute import Executor
 from meshdev.supervise.fleet import Fleet
 from meshdev.supervise.health import Health
+from meshdev.supervise.news import AgentNews
+from meshdev.supervise.refreshing import Refresher
 from meshdev.supervise.watching import Watching
 
 
@@ -81,18 +85,13 @@ class Supervisor:
         self.deps = Dependencies(project.root)
         self.decider = Decider(options.env, options.flags)
         self.health = Health(self.fleet, self.timers, spawner.port_open, emit, clock)
-        self.watching = Watching(
-            lambda: self.project,
-            self.deps,
-            self.decider,
-            self.timers,
-            emit,
-            clock,
-            options.own_files,
-        )
-        self.executor = Executor(
-            self.fleet, self.deps, self.health, self.decider.prints, self.front, emit, clock
-        )
+        deps, decider, timers, prints = self.deps, self.decider, self.timers, self.decider.prints
+        project_now, own = (lambda: self.project), options.own_files
+        self.watching = Watching(project_now, deps, decider, timers, emit, clock, own)
+        self.executor = Executor(self.fleet, deps, self.health, prints, self.front, emit, clock)
+        self.refresher = Refresher(self.fleet, spawner, timers, emit, clock)
+        parts = (self.front, self.health, self.refresher)
+        self.news = AgentNews(self.fleet, deps, prints, self.watching, parts, emit, self._restart)
         self.exit_code: int | None = None
         self.shutting_down = False
         self.reloads = 0
@@ -163,7 +162,7 @@ class Supervisor:
         if isinstance(message, Files):
             self.watching.on_files(message.batch)
         elif isinstance(message, Report):
-            self._on_report(message)
+            self.news.on_report(message)
         elif isinstance(message, Exit):
             self._on_exit(message)
         elif isinstance(message, Signal):
@@ -177,27 +176,6 @@ class Supervisor:
             self.timers.schedule(Rearm(), self.clock() + 0.5)  # soon: a lasting fault must not spin
 
     # -- agents' own news ---------------------------------------------------------------------
-
-    def _on_report(self, message: Report) -> None:
-        name, generation, report = message.agent, message.generation, message.report
-        if isinstance(report, StateReport):
-            # A stopping process reports its final save after its successor was started.
-            if name in self.fleet.known():
-                self.emit(Event(report.kind, {"agent": name, **report.fields}))
-        elif not self.fleet.is_current(name, generation):
-            return
-        elif isinstance(report, FilesReport):
-            new = self.deps.record(name, report.loaded, report.opened, report.written)
-            self.decider.prints.remember(new)
-            if new and not self.watching.watches_all({p.parent for p in new}):
-                self.watching.rearm()
-        elif isinstance(report, ListeningReport):
-            self.front.listening(name, generation, report.host, report.port, report.actual)
-        elif isinstance(report, RestoredReport):
-            self.fleet.restored(name, generation, report.keys)
-        elif isinstance(report, ReadyReport):
-            held = {"held_calls": report.held_calls, "held": report.held_seconds}
-            self.health.mark_ready(name, report.how, signalled=True, held=held)
 
     def _on_exit(self, exit_: Exit) -> None:
         store = StateStore(self.project.private_dir)
@@ -234,6 +212,8 @@ class Supervisor:
             self.watching.rearm(force=True)
         elif isinstance(key, RestartAfterBackoff):
             self._start_named([key.agent], "restart after a crash")
+        elif isinstance(key, RefreshDeadline):
+            self.refresher.timed_out(key, self._restart)
         elif self.health.on_timer(key, self.project.discovery.get(key.agent), settings):
             self.fleet.stop([key.agent], settings.stop_grace_ms / 1000, reason="not ready in time")
             self.front.ended(key.agent, key.generation, None)
@@ -258,7 +238,8 @@ class Supervisor:
         project = expecting_config(self.project, paths)  # a .meshwatch created meanwhile
         self.deps.rescan()  # imports as the files are now, before a new process reports them
         self._drain()  # an agent's report of a new output may trail the output's own event
-        decision = self.decider.decide(paths, project, self.deps, self.fleet.known())
+        known, offering = self.fleet.known(), self.refresher.offering()
+        decision = self.decider.decide(paths, project, self.deps, known, offering)
         if decision.project is not None:
             self.project = decision.project
             self.watching.new_coalescer()  # empty now: its batch was just taken
@@ -267,13 +248,20 @@ class Supervisor:
 
     def _apply(self, decision: Decision, seen: float, reason: str | None = None) -> None:
         self.executor.tell(decision, self.project)
+        self.refresher.tell(decision)
         self.executor.carry_out(decision, self.project, seen, self._drain, reason)
+        self.refresher.ask(decision, self.project, seen, self._restart)
         if decision.restart:
             self.reloads += 1
         self.executor.summarise(decision, self.project)
 
+    def _restart(self, name: str, reason: str) -> None:
+        """A refresh that could not be: the usual restart, the last good code kept as ever."""
+        decision = self.decider.manual([name], self.project, self.deps)
+        self._apply(decision, self.clock(), reason=f"{reason}: restarted")
+
     def _drain(self) -> None:
-        _handle_reports_now(self.inbox, self._on_report)
+        _handle_reports_now(self.inbox, self.news.on_report)
 
 
 def _handle_reports_now(

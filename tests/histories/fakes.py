@@ -51,6 +51,7 @@ class FakeProcess:
     ignores_sigterm: bool = False  # a slow agent: only SIGKILL ends it
     pid: int = field(default_factory=lambda: next(_pids))
     sent: list[bytes] = field(default_factory=list)  # what reached its stdin
+    handed_over: bool = False  # told its predecessor is gone (a start beside it)
 
     def has_exited(self) -> bool:
         return self.returncode is not None
@@ -63,6 +64,10 @@ class FakeProcess:
 
     def close_input(self) -> bool:
         return False
+
+    def hand_over(self) -> bool:
+        self.handed_over = True
+        return self.returncode is None
 
     def send(self, data: bytes) -> bool:
         self.sent.append(data)
@@ -82,6 +87,7 @@ class FakeSpawner:
         self.open_ports: set[int] = set()
         self.cleaned: list[int] = []
         self.killed_now: list[int] = []
+        self.refresh_asked: list[int] = []  # pids sent the refresh signal
         self.slow: set[str] = set()  # agents whose next processes ignore SIGTERM
         self.failing: set[str] = set()  # agents whose spawn fails (OSError)
         self.during_stop: Callable[[], None] | None = None  # what happens while agents stop
@@ -117,6 +123,10 @@ class FakeSpawner:
 
     def memory(self, pid: int) -> int | None:
         return None
+
+    def ask_refresh(self, pid: int) -> bool:
+        self.refresh_asked.append(pid)
+        return any(p.pid == pid and p.returncode is None for p in self.spawned)
 
     # -- what the test makes the processes do ------------------------------------------------
 

@@ -244,25 +244,3 @@ def test_the_status_table_never_shows_an_ended_process_as_running() -> None:
     assert rows["a"]["state"] == "finished" and rows["a"]["pid"] is None
     assert rows["b"]["state"] == "backoff" and rows["b"]["pid"] is None
     assert rows["b"]["uptime"] is None and rows["b"]["rss"] is None
-
-
-def test_typing_under_the_live_view_is_not_echoed_and_the_terminal_is_restored() -> None:
-    import os
-    import pty
-    import termios
-
-    from meshdev.show.terminal import quiet_echo
-
-    master, slave = pty.openpty()
-    try:
-        with os.fdopen(slave, "r", closefd=False) as stream:
-            assert termios.tcgetattr(slave)[3] & termios.ECHO
-            with quiet_echo(stream):
-                assert not termios.tcgetattr(slave)[3] & termios.ECHO
-                assert termios.tcgetattr(slave)[3] & termios.ICANON  # lines still read whole
-            assert termios.tcgetattr(slave)[3] & termios.ECHO
-        with quiet_echo(io.StringIO()):  # no terminal: nothing to do, no error
-            pass
-    finally:
-        os.close(master)
-        os.close(slave)

@@ -51,12 +51,12 @@ def test_bad_environment_values_name_the_variable() -> None:
     assert "MCP_MESH_FORCE_POLLING: must be true or false (got 'perhaps')" in text
 
 
-def test_refresh_strategy_is_refused_until_it_exists() -> None:
-    with pytest.raises(UsageError, match="'refresh'"):
-        resolve(FILE, {"MESHDEV_RELOAD_STRATEGY": "refresh"}, Flags())
-    assert (
-        resolve(FILE, {"MESHDEV_RELOAD_STRATEGY": "restart"}, Flags()).reload_strategy == "restart"
-    )
+def test_every_reload_strategy_is_accepted_and_others_are_refused() -> None:
+    for strategy in ("warm", "restart", "refresh", "REFRESH"):
+        env = {"MCP_MESH_RELOAD_STRATEGY": strategy}
+        assert resolve(FILE, env, Flags()).reload_strategy == strategy.lower()
+    with pytest.raises(UsageError, match="must be one of warm, restart, refresh"):
+        resolve(FILE, {"MESHDEV_RELOAD_STRATEGY": "swap"}, Flags())
 
 
 def test_empty_variables_are_ignored() -> None:

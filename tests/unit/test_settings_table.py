@@ -78,12 +78,12 @@ SAMPLES = {
         NO_BAD_VARIABLE,
         ("[5]", "each entry must be a string (quote it), not 5"),  # any string is a pattern
     ),
-    # `restart` is the default and `refresh` is refused: the bad value proves the variable is
-    # read, and MESHDEV_=restart with MCP_MESH_=refresh proves which one wins.
+    # `warm` is the default: MESHDEV_=restart with MCP_MESH_=refresh proves which one wins.
     Unit.STRATEGY: Samples(
-        NO_KEY,
+        ("refresh", "refresh"),
         (("restart", "restart"), ("refresh", "refresh")),
         ("swap", "must be one of warm, restart, refresh"),
+        ("[refresh]", "must be one of warm, restart, refresh"),
     ),
 }
 
@@ -272,7 +272,11 @@ def env_text(value: object) -> str:
 
 
 # A default of None is decided at run time, so the README says it in words.
-DEFAULT_IN_WORDS = {"include": "`*` + each of `watch_extensions`", "force_polling": "automatic"}
+DEFAULT_IN_WORDS = {
+    "include": "`*` + each of `watch_extensions`",
+    "force_polling": "automatic",
+    "refresh": "every project module",
+}
 
 
 def documented_default(setting: Setting, render: Callable[[object], str]) -> str:

@@ -1,0 +1,119 @@
+"""Figure 10: launch -> the agent's first statement. `meshdev start DIR --plain` against the
+watchfiles CLI (`watchfiles 'python agent.py' DIR`) and a bare `python agent.py`, on the same
+tree, with and without a `.meshwatch`, interleaved round by round.
+
+Run alone with `python bench/startup.py [--rounds N]`; `bench/run.py` includes it. The tools come
+from the bench's venv (bench/install_tools.sh) when it exists, else from the project's `.venv`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import BENCH, PYTHON, Tool, make_fixture, median, running, summary, wait_for
+
+TARGET = 1.5  # issue 14: meshdev start -> first statement within 1.5x the watchfiles CLI
+MESHWATCH = "reload_delay: 300\nexclude:\n  - '*.log'\n"
+
+
+@dataclass(frozen=True)
+class Launch(Tool):
+    """A tool given by its own command line; `{dir}` stands for the fixture's folder."""
+
+    argv: tuple[str, ...] = ()
+    meshwatch: bool = False
+
+    def command(self, fixture: Path, port: int) -> list[str]:
+        return [part.replace("{dir}", str(fixture)) for part in self.argv]
+
+
+def bin_dir() -> Path:
+    """The bench's own venv, or this project's when the bench tools are not installed."""
+    return PYTHON.parent if PYTHON.exists() else BENCH.parent / ".venv" / "bin"
+
+
+def launches(bin: Path) -> list[Launch]:
+    py, meshdev = str(bin / "python"), str(bin / "meshdev")
+    start = (meshdev, "start", "{dir}", "--plain")
+    return [
+        Launch("python agent.py", "the floor: no tool", argv=(py, "agent.py")),
+        Launch("watchfiles", "CLI", argv=(str(bin / "watchfiles"), f"{py} agent.py", "{dir}")),
+        Launch("meshdev", "start DIR --plain, no .meshwatch", argv=start),
+        Launch("meshdev, .meshwatch", "start DIR --plain, a .meshwatch", argv=start, meshwatch=True),
+        Launch("python -m meshdev", "the same, no .meshwatch", argv=(py, "-m", *start[1:])),
+    ]
+
+
+def first_statement(launch: Launch, fixture: Path) -> float | None:
+    """ms from the launch (just before the fork) to the agent's first statement."""
+    marker = fixture / "marker.txt"
+    marker.unlink(missing_ok=True)
+    started = time.time()
+    with running(launch, fixture, marker):
+        stamp = wait_for(marker, lambda s: s.kind == "start", timeout=30)
+    return None if stamp is None else (stamp.at - started) * 1000
+
+
+def measure(rounds: int, bin: Path) -> dict[str, list[float]]:
+    tools = launches(bin)
+    found: dict[str, list[float]] = {t.name: [] for t in tools}
+    with tempfile.TemporaryDirectory() as folder:
+        fixtures = {}
+        for tool in tools:  # one tree per tool: each meshdev keeps its own .meshdev/ there
+            fixture = make_fixture(Path(folder) / str(len(fixtures)))
+            if tool.meshwatch:
+                (fixture / ".meshwatch").write_text(MESHWATCH)
+            fixtures[tool.name] = fixture
+        for _ in range(rounds + 1):  # the first round warms the caches and is not counted
+            for tool in tools:
+                value = first_statement(tool, fixtures[tool.name])
+                if value is not None:
+                    found[tool.name].append(value)
+        return {name: values[1:] for name, values in found.items()}
+
+
+def figure_10(rounds: int) -> list[str]:
+    bin = bin_dir()
+    tools = launches(bin)
+    found = measure(rounds, bin)
+    watchfiles = median(found["watchfiles"])
+    lines = [
+        "### 10. Launch → the agent's first statement",
+        "",
+        f"From just before the fork of the command to the agent's first statement ({rounds} "
+        "rounds after one not counted, tools interleaved round by round; the same tree: an "
+        f"agent and one module; tools from `{bin.parent.name}/`). Target: meshdev ≤ "
+        f"{TARGET}× the watchfiles CLI.",
+        "",
+        "| command | setting | launch → first statement | ratio to watchfiles |",
+        "| --- | --- | --- | --- |",
+    ]
+    for tool in tools:
+        values = found[tool.name]
+        ratio = median(values) / watchfiles if values else float("nan")
+        lines.append(f"| {tool.name} | {tool.note} | {summary(values)} | {ratio:.2f}x |")
+    verdicts = []
+    for name in ("meshdev", "meshdev, .meshwatch"):
+        ratio = median(found[name]) / watchfiles
+        verdicts.append(f"{name}: {ratio:.2f}x {'✓' if ratio <= TARGET else '✗'}")
+    lines += ["", "meshdev / watchfiles CLI = " + "; ".join(verdicts) + ".", ""]
+    return lines
+
+
+def main() -> None:
+    from mcp_front import reset_signals
+
+    reset_signals()  # figures must not depend on how the runner was started
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    args = parser.parse_args()
+    print("\n".join(figure_10(args.rounds)), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
