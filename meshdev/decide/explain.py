@@ -39,14 +39,17 @@ def watches(project: Project) -> dict[str, Any]:
     found = closures(project)
     index = DependencyIndex({n: c.files for n, c in found.items()})
     rules = project.rules
-    dirs = watched_dirs(rules, _shallow(project, found))
+    listed: dict[Path, list[str]] = {}
+    dirs = watched_dirs(rules, _shallow(project, found), None, listed)
     folders = [rules.relative(d / "x")[:-2] for d in dirs]  # type: ignore[index]
     return {
         "root": str(project.root),
         "config": str(project.config.path) if project.config.path else None,
         "watched_dirs": [folder or "." for folder in folders],
         "patterns": _patterns(project),
-        "files": _files(rules, index.by_relative(rules.relative), zip(dirs, folders, strict=True)),
+        "files": _files(
+            rules, index.by_relative(rules.relative), zip(dirs, folders, strict=True), listed
+        ),
     }
 
 
@@ -54,31 +57,38 @@ _ORDER = (Verdict.RELOAD, Verdict.LOG_ONLY, Verdict.CONFIG, Verdict.UNWATCHED, V
 
 
 def _files(
-    rules: WatchRules, users: dict[str, list[str]], folders: Iterable[tuple[Path, str]]
+    rules: WatchRules,
+    users: dict[str, list[str]],
+    folders: Iterable[tuple[Path, str]],
+    listed: dict[Path, list[str]],
 ) -> list[dict[str, Any]]:
     """Each file's entry, by verdict then path. This runs for every file of the tree, so a
-    folder's files are judged in one call, and named by strings, not Paths."""
-    by_verdict: dict[Verdict, list[dict[str, Any]]] = {verdict: [] for verdict in _ORDER}
+    folder's files are judged in one call and named by strings, not Paths, and a verdict's
+    value is read as `_value_` (the `value` property and hashing a member cost more than all
+    the rest)."""
+    by_verdict: dict[str, list[dict[str, Any]]] = {verdict._value_: [] for verdict in _ORDER}
+    reload = Verdict.RELOAD
     for path, folder in folders:
-        names = file_names(path)
+        names = listed[path] if path in listed else file_names(path)
         prefix = f"{folder}/" if folder else ""
         for name, decision in zip(names, rules.decide_files(folder, names), strict=True):
             rel = prefix + name
-            agents = users.get(rel, [])
+            agents = users.get(rel) if users else None
             verdict = decision.verdict
-            if verdict is Verdict.UNWATCHED and agents:
-                verdict = Verdict.RELOAD
-            by_verdict[verdict].append(
+            if agents and verdict is Verdict.UNWATCHED:
+                verdict = reload
+            value = verdict._value_
+            by_verdict[value].append(
                 {
                     "path": rel,
-                    "verdict": verdict.value,
+                    "verdict": value,
                     "decided_by": decision.source,
                     "pattern": decision.pattern,
-                    "agents": agents if verdict is Verdict.RELOAD else [],
+                    "agents": list(agents) if agents and verdict is reload else [],
                 }
             )
     by_path = itemgetter("path")
-    return [entry for verdict in _ORDER for entry in sorted(by_verdict[verdict], key=by_path)]
+    return [entry for entries in by_verdict.values() for entry in sorted(entries, key=by_path)]
 
 
 def _patterns(project: Project) -> dict[str, list[str]]:

@@ -84,19 +84,34 @@ def _walk(
             entries = list(os.scandir(folder))
         except OSError:
             continue
-        if rel and any(e.name == ".git" for e in entries):
+        has_git, has_ignore, subfolders = _kinds(entries)
+        if rel and has_git:
             nested = repo_at(folder)
             if nested is not None:
                 fold = _add_repo(stack, key, nested, folder, env)
-        if any(e.name == GITIGNORE and _is_file(e) for e in entries):
+        if has_ignore:
             _add_gitignore(stack, key, folder, fold, f"{rel}/" if rel else "", True)
-        for entry in entries:
-            if entry.name == ".git" or not _is_dir(entry):
-                continue
+        for entry in subfolders:
             child = f"{rel}/{entry.name}" if rel else entry.name
             child_key = f"{key}/{byte_string(entry.name)}" if key else byte_string(entry.name)
             if not pruned(child) and stack.folder_hit(child_key) is None:
                 todo.append((child, Path(entry.path), fold))
+
+
+def _kinds(entries: list[os.DirEntry[str]]) -> tuple[bool, bool, list[os.DirEntry[str]]]:
+    """(a `.git` is there, a regular `.gitignore` is there, the sub-folders but `.git`), in one
+    pass: this looks at every file of the tree."""
+    has_git = has_ignore = False
+    subfolders = []
+    for entry in entries:
+        name = entry.name
+        if name == ".git":
+            has_git = True
+        elif name == GITIGNORE and _is_file(entry):
+            has_ignore = True
+        elif _is_dir(entry):
+            subfolders.append(entry)
+    return has_git, has_ignore, subfolders
 
 
 def _add_gitignore(

@@ -253,6 +253,7 @@ class _Matcher:
         here_get, names_get, suffixes = here.get, self.names.get, self.suffixes
         any_name, inner, head = self.any_name, self.inner, prefix[:1]
         name_res, path_res = self.name_res, paths if paths is not None else _NO_REGEXES
+        name_top, path_top = name_res.top, path_res.top
         found = []
         for name in names:
             best = names_get(name, any_name)
@@ -260,7 +261,8 @@ class _Matcher:
                 best = any_name
             if here and here_get(name, -1) > best:
                 best = here[name]
-            for length, table in suffixes.get(name[-1:], ()):
+            end = name[-1:]
+            for length, table in suffixes.get(end, ()):
                 if length > len(name):
                     break
                 other = table.get(name[len(name) - length :], -1)
@@ -268,19 +270,17 @@ class _Matcher:
             for middle, index in inner:
                 if index > best and middle in name:
                     best = index
-            if name_res.top > best:
-                ends = name[:1] + name[-1:]
-                joined = name_res.by_ends.get(ends, _UNKNOWN)
+            if name_top > best:
+                joined = name_res.by_ends.get(name[:1] + end, _UNKNOWN)
                 if joined is _UNKNOWN:
-                    joined = name_res.joined(ends)
+                    joined = name_res.joined(name[:1] + end)
                 if joined is not None and (hit := joined[0](name)) is not None:
                     other = joined[1][hit.lastindex or 0]
                     best = other if other > best else best
-            if path_res.top > best:
-                ends = (head or name[:1]) + name[-1:]
-                joined = path_res.by_ends.get(ends, _UNKNOWN)
+            if path_top > best:
+                joined = path_res.by_ends.get((head or name[:1]) + end, _UNKNOWN)
                 if joined is _UNKNOWN:
-                    joined = path_res.joined(ends)
+                    joined = path_res.joined((head or name[:1]) + end)
                 if joined is not None and (hit := joined[0](prefix + name)) is not None:
                     other = joined[1][hit.lastindex or 0]
                     best = other if other > best else best

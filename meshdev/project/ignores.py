@@ -110,7 +110,8 @@ class Stack:
         chain = self._chains.get(parent)
         for start, source in self._chain(parent) if chain is None else chain:
             patterns = source.patterns
-            indices = patterns.last_in(prefix[start:], [names[i] for i in todo], is_dir)
+            todo_names = names if len(todo) == len(names) else [names[i] for i in todo]
+            indices = patterns.last_in(prefix[start:], todo_names, is_dir)
             left = []
             for i, index in zip(todo, indices, strict=True):
                 if index < 0:

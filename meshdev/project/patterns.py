@@ -95,6 +95,11 @@ class Decision:
         return f"{self.verdict.value} (matches {self.source} pattern {self.pattern!r})"
 
 
+def _pick(items: list[str], todo: list[int]) -> list[str]:
+    """The items still to decide (all of them, most of the time: no copy then)."""
+    return items if len(todo) == len(items) else [items[i] for i in todo]
+
+
 _OWN_CONFIG = Decision(Verdict.CONFIG, "meshdev's own configuration, applied live")
 _GIT_CONFIG = Decision(Verdict.CONFIG, "git's ignore rules, applied live")
 
@@ -168,16 +173,16 @@ class WatchRules:
             elif name == GITIGNORE and self.gitignores is not None:
                 found[i] = _GIT_CONFIG
         key = byte_string(folder)
-        keys = [byte_string(name) for name in names]
+        keys = [name if name.isascii() else byte_string(name) for name in names]
         todo = [i for i, decision in enumerate(found) if decision is None]
         for spec, verdict in self._first:
             todo = self._settle(
-                found, todo, spec.decided_in(key, [keys[i] for i in todo]), verdict, spec.name
+                found, todo, spec.decided_in(key, _pick(keys, todo)), verdict, spec.name
             )
         if self.gitignores is not None and todo:
             left, known = [], self._known(Verdict.UNWATCHED)
             for i, ignored in zip(
-                todo, self.gitignores.decided_in(key, [keys[i] for i in todo]), strict=True
+                todo, self.gitignores.decided_in(key, _pick(keys, todo)), strict=True
             ):
                 if ignored is None:
                     left.append(i)
@@ -188,7 +193,7 @@ class WatchRules:
             todo = self._settle(
                 found,
                 todo,
-                spec.decided_in(key, [keys[i] for i in todo]),
+                spec.decided_in(key, _pick(keys, todo)),
                 Verdict.RELOAD,
                 spec.name,
             )

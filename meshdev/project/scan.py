@@ -17,11 +17,18 @@ def is_virtualenv(folder: Path) -> bool:
     return (folder / "pyvenv.cfg").is_file()
 
 
-def walk_dirs(rules: WatchRules, top: Path, unreadable: set[Path] | None = None) -> Iterator[Path]:
+def walk_dirs(
+    rules: WatchRules,
+    top: Path,
+    unreadable: set[Path] | None = None,
+    files: dict[Path, list[str]] | None = None,
+) -> Iterator[Path]:
     """`top` and every folder below it that is not pruned (ignored, excluded, a virtualenv).
 
     Symbolic links are not followed (no loops); folders that cannot be read are added to
-    `unreadable`; folders that vanish on the way are skipped."""
+    `unreadable`; folders that vanish on the way are skipped. `files`, when given, gets the
+    names of the regular files of each folder walked (as file_names() lists them), so that
+    nobody has to read the folder again."""
     stack = [top]
     while stack:
         folder = stack.pop()
@@ -33,6 +40,8 @@ def walk_dirs(rules: WatchRules, top: Path, unreadable: set[Path] | None = None)
             if unreadable is not None:
                 unreadable.add(folder)
             continue
+        if files is not None:
+            files[folder] = [entry.name for entry in entries if _is_file(entry)]
         yield folder
         for entry in entries:
             if _is_walkable(rules, entry):
@@ -52,19 +61,23 @@ def _is_walkable(rules: WatchRules, entry: os.DirEntry[str]) -> bool:
 
 
 def watched_dirs(
-    rules: WatchRules, shallow: Iterable[Path] = (), unreadable: set[Path] | None = None
+    rules: WatchRules,
+    shallow: Iterable[Path] = (),
+    unreadable: set[Path] | None = None,
+    files: dict[Path, list[str]] | None = None,
 ) -> tuple[Path, ...]:
     """Folders to watch: the trees under every pattern's base, plus the `shallow` folders alone.
 
     The folders on the way from the root down to a base are watched too, so that a base that does
-    not exist yet is noticed the moment it is created.
+    not exist yet is noticed the moment it is created. `files`: as for walk_dirs(), for the
+    folders walked (not necessarily all of those returned).
     """
     found: set[Path] = set()
     for base in sorted(rules.base_dirs()):
         target = rules.root / base if base else rules.root
         found.update(_existing_chain(rules.root, target))
         if target.is_dir() and _chain_is_allowed(rules, base):
-            found.update(walk_dirs(rules, target, unreadable))
+            found.update(walk_dirs(rules, target, unreadable, files))
     for folder in shallow:
         if folder.is_dir() and rules.relative(folder / "x") is not None:
             found.update(_existing_chain(rules.root, folder))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pickle
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -80,10 +81,14 @@ VERSION = 1
 server = MCPServer("web")
 restored = meshdev.state.get("last_words")  # waits for the handover
 mark("restored", last_words=restored, calls=meshdev.state.get("calls", 0))
+meshdev.state["booted_by"] = os.getpid()
 
 
 def last_words():
     seen = wait_for_successor(2.0)  # the old one drains slowly: the new one must be up by then
+    deadline = time.monotonic() + 4.0
+    while os.path.exists(MARKS + ".hold") and time.monotonic() < deadline:
+        time.sleep(0.01)  # held by the test: a drain that lasts
     meshdev.state["last_words"] = f"{{os.getpid()}} saw its successor: {{seen}}"
 
 
@@ -211,21 +216,26 @@ def test_meshdev_killed_while_a_successor_waits_leaves_no_process_and_the_old_sa
     md = meshdev_run("proj/agents", wait_ready=("web",), cwd=tmp_path)
     md.wait_event("port_held", agent="web", port=port)
     first = md.events("agent_started", agent="web")[0]["pid"]
+    hold = Path(f"{marks}.hold")
+    hold.touch()
     script.write_text(script.read_text().replace("VERSION = 1", "VERSION = 2"))
     spawned = md.wait_event("agent_spawned", agent="web")
     wait_until(lambda: len(read_marks(marks, "web", "boot")) == 2, "the successor's first line")
     assert md.proc is not None
-    os.kill(md.proc.pid, signal.SIGKILL)  # while the old one waits, the new one waits too
+    os.kill(md.proc.pid, signal.SIGKILL)  # while the old one drains, the new one waits
     try:
         wait_until(lambda: not is_alive(spawned["pid"]), "the waiting successor to go")
+        hold.unlink()
         wait_until(lambda: not is_alive(first), "the old one to go")
     finally:
         for pid in (spawned["pid"], first):
             kill_group(pid)
-    assert len(read_marks(marks, "web", "restored")) == 1, "the successor restored nothing"
+    assert [m["last_words"] for m in read_marks(marks, "web", "restored")][1:] in ([], [None])
     state = tmp_path / "proj/.meshdev/state/web.state"
     secret = statefile.read_secret(str(tmp_path / "proj/.meshdev/secret"))
     data = statefile.read(str(state))
     assert data is not None
     entries = statefile.decode(data, secret, "web").entries
-    assert "last_words" in entries, "the old one's save at its exit, not replaced by the new one"
+    old_pid = read_marks(marks, "web", "boot")[0]["pid"]
+    assert pickle.loads(entries["booted_by"]) == old_pid, "never replaced by the new one's"
+    assert "saw its successor: True" in pickle.loads(entries["last_words"]), "saved at its exit"

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from helpers import Meshdev, wait_until, write
 
-Run = object  # the meshdev_run fixture (tests/conftest.py)
+Run = Callable[..., Meshdev]  # the meshdev_run fixture (tests/conftest.py)
 
 MESHWATCH = "reload_strategy: refresh\nreload_delay: 50\nlog_only: ['*.md']\nstop_grace: 2000\n"
 STRATEGY = "ANSWER = {n}\nFAIL_CALLBACK = False\n\n\ndef answer():\n    return ANSWER\n"
@@ -72,7 +73,9 @@ def started(md: Meshdev) -> int:
     return len(md.events("agent_started", agent="bot"))
 
 
-def test_a_module_change_is_refreshed_inside_the_running_agent(tmp_path: Path, meshdev_run) -> None:  # type: ignore[no-untyped-def]
+def test_a_module_change_is_refreshed_inside_the_running_agent(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
     project(tmp_path)
     md = meshdev_run("agents", wait_ready=("bot",))
     before = wait_state(md, 1)
@@ -88,7 +91,9 @@ def test_a_module_change_is_refreshed_inside_the_running_agent(tmp_path: Path, m
     assert "↻ bot refreshed in place" in md.output()
 
 
-def test_same_size_saves_within_a_second_run_the_code_on_disk(tmp_path: Path, meshdev_run) -> None:  # type: ignore[no-untyped-def]
+def test_same_size_saves_within_a_second_run_the_code_on_disk(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
     project(tmp_path)
     md = meshdev_run("agents", wait_ready=("bot",))
     wait_state(md, 1)
@@ -105,7 +110,7 @@ def test_same_size_saves_within_a_second_run_the_code_on_disk(tmp_path: Path, me
 
 def test_new_code_that_raises_changes_nothing_and_the_next_good_save_refreshes(
     tmp_path: Path,
-    meshdev_run,  # type: ignore[no-untyped-def]
+    meshdev_run: Run,
 ) -> None:
     project(tmp_path)
     md = meshdev_run("agents", wait_ready=("bot",))
@@ -127,7 +132,7 @@ def test_new_code_that_raises_changes_nothing_and_the_next_good_save_refreshes(
     assert started(md) == 1
 
 
-def test_a_change_to_the_script_is_a_restart_and_says_why(tmp_path: Path, meshdev_run) -> None:  # type: ignore[no-untyped-def]
+def test_a_change_to_the_script_is_a_restart_and_says_why(tmp_path: Path, meshdev_run: Run) -> None:
     project(tmp_path)
     md = meshdev_run("agents", wait_ready=("bot",))
     wait_state(md, 1)
@@ -140,7 +145,7 @@ def test_a_change_to_the_script_is_a_restart_and_says_why(tmp_path: Path, meshde
     assert wait_state(md, 1)[4] == 2  # the state it held in memory went through the restart
 
 
-def test_a_callback_that_raises_means_a_restart(tmp_path: Path, meshdev_run) -> None:  # type: ignore[no-untyped-def]
+def test_a_callback_that_raises_means_a_restart(tmp_path: Path, meshdev_run: Run) -> None:
     project(tmp_path)
     md = meshdev_run("agents", wait_ready=("bot",))
     wait_state(md, 1)
@@ -155,7 +160,7 @@ def test_a_callback_that_raises_means_a_restart(tmp_path: Path, meshdev_run) -> 
 
 def test_a_module_that_declines_refresh_and_restart_patterns_restart(
     tmp_path: Path,
-    meshdev_run,  # type: ignore[no-untyped-def]
+    meshdev_run: Run,
 ) -> None:
     project(tmp_path, MESHWATCH + "restart: ['lib/tools.py']\n")
     declining = "__meshdev_refresh__ = False\n" + STRATEGY
@@ -175,10 +180,13 @@ def test_a_module_that_declines_refresh_and_restart_patterns_restart(
     assert wait_state(md, 5)[4] == 3 and started(md) == 3
 
 
-def test_an_agent_can_choose_refresh_alone(tmp_path: Path, meshdev_run) -> None:  # type: ignore[no-untyped-def]
+def test_an_agent_can_choose_refresh_alone(tmp_path: Path, meshdev_run: Run) -> None:
     meshwatch = MESHWATCH.replace("reload_strategy: refresh", "reload_strategy: restart")
     project(tmp_path, meshwatch + "agents:\n  bot:\n    reload_strategy: refresh\n")
-    write(tmp_path / "agents/other.py", "from lib import strategy\nimport time\nif __name__ == '__main__':\n    time.sleep(600)\n")
+    write(
+        tmp_path / "agents/other.py",
+        "from lib import strategy\nimport time\nif __name__ == '__main__':\n    time.sleep(600)\n",
+    )
     md = meshdev_run("agents", wait_ready=("bot", "other"))
     wait_state(md, 1)
     mark = md.mark()
@@ -186,3 +194,35 @@ def test_an_agent_can_choose_refresh_alone(tmp_path: Path, meshdev_run) -> None:
     md.wait_event("agent_refreshed", agent="bot", after=mark)
     md.wait_event("agent_started", agent="other", after=mark)  # restart: its own strategy
     assert started(md) == 1
+
+
+LOOPED = """
+import asyncio, threading, time
+import meshdev
+from lib import strategy
+
+loop = asyncio.new_event_loop()
+threading.Thread(target=loop.run_forever, name="worker", daemon=True).start()
+
+
+def told(paths):
+    print("refreshed in", threading.current_thread().name, strategy.answer(), flush=True)
+
+
+meshdev.on_refresh(told, call_in=loop.call_soon_threadsafe)
+
+if __name__ == "__main__":
+    meshdev.ready()
+    while True:
+        time.sleep(0.05)
+"""
+
+
+def test_the_refresh_runs_in_the_thread_the_agent_names(tmp_path: Path, meshdev_run: Run) -> None:
+    project(tmp_path)
+    write(tmp_path / "agents/bot.py", LOOPED)
+    md = meshdev_run("agents", wait_ready=("bot",))
+    mark = md.mark()
+    write(tmp_path / "lib/strategy.py", STRATEGY.format(n=2))
+    md.wait_event("agent_refreshed", agent="bot", after=mark)
+    wait_until(lambda: "refreshed in worker 2" in md.output(), "the callback", 10, md.context)
