@@ -15,10 +15,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import BENCH, PYTHON, Tool, make_fixture, median, running, summary, wait_for
+from harness import AGENT, BENCH, PYTHON, Tool, make_fixture, median, running, summary, wait_for
 
 TARGET = 1.5  # issue 14: meshdev start -> first statement within 1.5x the watchfiles CLI
 MESHWATCH = "reload_delay: 300\nexclude:\n  - '*.log'\n"
+# A `__main__` block makes agent.py an agent of its folder (`meshdev start DIR`).
+MAIN = 'if __name__ == "__main__":\n    while True:\n        time.sleep(3600)\n'
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def launches(bin: Path) -> list[Launch]:
         Launch("watchfiles", "CLI", argv=(str(bin / "watchfiles"), f"{py} agent.py", "{dir}")),
         Launch("meshdev", "start DIR --plain, no .meshwatch", argv=start),
         Launch("meshdev, .meshwatch", "start DIR --plain, a .meshwatch", argv=start, meshwatch=True),
-        Launch("python -m meshdev", "the same, no .meshwatch", argv=(py, "-m", *start[1:])),
+        Launch("python -m meshdev", "the same, no .meshwatch", argv=(py, "-m", "meshdev", *start[1:])),
     ]
 
 
@@ -66,6 +68,7 @@ def measure(rounds: int, bin: Path) -> dict[str, list[float]]:
         fixtures = {}
         for tool in tools:  # one tree per tool: each meshdev keeps its own .meshdev/ there
             fixture = make_fixture(Path(folder) / str(len(fixtures)))
+            (fixture / "agent.py").write_text(AGENT.format(heavy="", tail=MAIN))
             if tool.meshwatch:
                 (fixture / ".meshwatch").write_text(MESHWATCH)
             fixtures[tool.name] = fixture

@@ -194,14 +194,7 @@ def debug_watches(
     project = _guarded(console, lambda: _project(paths, config, Flags()))
     from meshdev.decide import explain
 
-    data = explain.watches(project)
-    if as_json:  # one line per file of the tree: written by a faster path than _output's
-        from meshdev.show.debug import json_text
-
-        sys.stdout.write(json_text(data))
-        sys.stdout.flush()
-        return
-    _output(console, data, as_json, console.render_watches)
+    _output(console, explain.watches(project), as_json, console.render_watches)
 
 
 @debug_app.command("why")
@@ -244,17 +237,9 @@ def _output(
     if not as_json:
         render(data)
         return
-    # Straight to stdout, one list entry a line: rich would scan a 60,000-file answer for markup
-    # and wrap it, and json's `indent` falls back to its pure-Python encoder; each line here is
-    # written by the C one.
-    lines = []
-    for key, value in data.items():
-        if isinstance(value, list) and value:
-            items = ",\n".join(f"    {json.dumps(item)}" for item in value)
-            lines.append(f"  {json.dumps(key)}: [\n{items}\n  ]")
-        else:
-            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}")
-    sys.stdout.write("{\n" + ",\n".join(lines) + "\n}\n")
+    from meshdev.show.debug import json_text  # straight to stdout, one list entry a line
+
+    sys.stdout.write(json_text(data))
     sys.stdout.flush()
 
 

@@ -145,6 +145,14 @@ class Dependencies:
         )
         return any(n.split(".")[0] in wanted for n in found)
 
+    def prime(self, paths: Iterable[Path]) -> None:
+        """Read now the imports of the changed modules some agent depends on (the quiet time),
+        so that the rescan before the decision finds them parsed."""
+        index = self.index()
+        for path in paths:
+            if path.suffix == ".py" and path in index:
+                self._scanner.imports(path)
+
     def why(self, name: str, path: Path) -> str | None:
         """How agent `name` depends on `path` (Picture.why), or None."""
         picture = self._pictures.get(name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 
 from meshdev.decide.fingerprints import digest
 
@@ -21,13 +22,17 @@ class CompileProblem:
 
 
 def check_source(source: bytes, path: Path) -> CompileProblem | None:
+    return compiled(source, path)[1]
+
+
+def compiled(source: bytes, path: Path) -> tuple[CodeType | None, CompileProblem | None]:
+    """What Python's import would compile (`SourceFileLoader.source_to_code`), or the problem."""
     try:
-        compile(source, str(path), "exec", dont_inherit=True)
+        return compile(source, str(path), "exec", dont_inherit=True), None
     except SyntaxError as exc:
-        return CompileProblem(path, exc.lineno, exc.msg, _pointer(exc))
+        return None, CompileProblem(path, exc.lineno, exc.msg, _pointer(exc))
     except ValueError as exc:  # e.g. source containing null bytes
-        return CompileProblem(path, None, str(exc), "")
-    return None
+        return None, CompileProblem(path, None, str(exc), "")
 
 
 def _pointer(exc: SyntaxError) -> str:
@@ -51,6 +56,9 @@ class KeepLastGood:
     def __init__(self) -> None:
         self.broken: dict[Path, CompileProblem] = {}
         self._checked: dict[Path, tuple[bytes, CompileProblem | None]] = {}
+        # Code compiled since the last look, with its source: the agents' loaders need not
+        # compile it again (supervise/watching.py writes it to the bytecode cache).
+        self.fresh: dict[Path, tuple[bytes, CodeType]] = {}
 
     def precheck(self, paths: Iterable[Path]) -> None:
         for path in paths:
@@ -89,6 +97,8 @@ class KeepLastGood:
         cached = self._checked.get(path)
         if cached is not None and cached[0] == content:
             return cached[1]
-        problem = check_source(source, path)
+        code, problem = compiled(source, path)
         self._checked[path] = (content, problem)
+        if code is not None:
+            self.fresh[path] = (source, code)
         return problem

@@ -249,7 +249,9 @@ def _relay_protocol(process: AgentProcess, pipe: IO[bytes], sink: ProtocolSink) 
 
 
 def _relay_reports(process: AgentProcess, fd: int, sink: ReportSink) -> None:
-    with os.fdopen(fd, "rb") as pipe:
+    # A socket (with a handover) whose agent exited without reading the handover byte ends
+    # with a reset instead of an end of file, after every line it wrote.
+    with os.fdopen(fd, "rb") as pipe, contextlib.suppress(ConnectionResetError):
         for raw in pipe:
             if process.kept_pid is None and (pid := kept_pid(raw)) is not None:
                 process.kept_pid = pid

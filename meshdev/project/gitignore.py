@@ -76,7 +76,7 @@ def _walk(
     pruned: Callable[[str], bool],
     env: Mapping[str, str],
 ) -> None:
-    todo: list[tuple[str, Path, bool]] = [("", root, casefold)]
+    todo: list[tuple[str, str, bool]] = [("", str(root), casefold)]  # no Path per folder
     while todo:
         rel, folder, fold = todo.pop()
         key = f"{prefix}/{byte_string(rel)}".strip("/") if prefix else byte_string(rel)
@@ -86,16 +86,16 @@ def _walk(
             continue
         has_git, has_ignore, subfolders = _kinds(entries)
         if rel and has_git:
-            nested = repo_at(folder)
+            nested = repo_at(Path(folder))
             if nested is not None:
-                fold = _add_repo(stack, key, nested, folder, env)
+                fold = _add_repo(stack, key, nested, Path(folder), env)
         if has_ignore:
             _add_gitignore(stack, key, folder, fold, f"{rel}/" if rel else "", True)
         for entry in subfolders:
             child = f"{rel}/{entry.name}" if rel else entry.name
             child_key = f"{key}/{byte_string(entry.name)}" if key else byte_string(entry.name)
             if not pruned(child) and stack.folder_hit(child_key) is None:
-                todo.append((child, Path(entry.path), fold))
+                todo.append((child, entry.path, fold))
 
 
 def _kinds(entries: list[os.DirEntry[str]]) -> tuple[bool, bool, list[os.DirEntry[str]]]:
@@ -115,22 +115,23 @@ def _kinds(entries: list[os.DirEntry[str]]) -> tuple[bool, bool, list[os.DirEntr
 
 
 def _add_gitignore(
-    stack: Stack, key: str, folder: Path, casefold: bool, shown_as: str, regular: bool
+    stack: Stack, key: str, folder: Path | str, casefold: bool, shown_as: str, regular: bool
 ) -> None:
     """`regular`: the walk already saw a regular file (no symlink) there."""
-    patterns = _compile(folder / GITIGNORE, casefold, follow=regular)
+    patterns = _compile(os.path.join(folder, GITIGNORE), casefold, follow=regular)
     if patterns is not None:
         stack.add_folder(key, Source(shown_as + GITIGNORE, patterns))
 
 
-def _compile(path: Path, casefold: bool, follow: bool) -> PatternList | None:
+def _compile(path: Path | str, casefold: bool, follow: bool) -> PatternList | None:
     try:
-        if not follow and path.is_symlink():
+        if not follow and os.path.islink(path):
             return None  # git opens .gitignore files with O_NOFOLLOW
-        data = path.read_bytes()
+        with open(path, "rb") as file:
+            data = file.read()
     except OSError:
         return None  # none here, or unreadable: git warns and goes on without it
-    key = (str(path), casefold)
+    key = (os.fspath(path), casefold)
     known = _compiled.get(key)
     if known is not None and known[0] == data:
         return known[1]

@@ -14,9 +14,10 @@ to folders.
 
 Speed comes from not matching most patterns at all: a pattern with no star and few spellings
 (`Makefile`, `[Dd]esktop.ini`, `/docs/_build`) is a dict key, a star then few fixed tails
-(`*.log`, `*.py[cod]`) a dict keyed by tail, grouped by last character; only the rest go through
-regexes, joined per first character of the text (made when first needed) with the latest pattern
-first, so that one fullmatch names the last pattern that matches.
+(`*.log`, `*.py[cod]`) a dict keyed by tail; only the rest go through regexes, joined per first
+and last character of the text, latest pattern first, so that one fullmatch names the last that
+matches. A folder's files are judged in one call, which sets aside once the path patterns that
+cannot reach that folder.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
 
 from meshdev.project.wildmatch import Shape, fold, shape, simple_length
 
@@ -97,31 +98,28 @@ Match = Callable[[str], "re.Match[str] | None"]
 Joined = tuple[Match, dict[int, int]]  # a joined regex, and the pattern each group stands for
 # index, regex, the first and last characters a match can have (None: any), its literal head
 _Entry = tuple[int, str, frozenset[str] | None, frozenset[str] | None, str]
-_UNKNOWN: Any = object()
 _NOTHING: dict[str, int] = {}
 _PREFIXES_KEPT = 50_000
 
 
-class _Regexes:
-    """Patterns only a regex can match, joined into one regex for each first and last character
-    of the text (made when first needed), so that a text meets only the patterns that can start
-    and end as it does."""
+class _Regexes(dict[str, "Joined | None"]):
+    """Patterns only a regex can match. Looked up by the first and last characters of a text, it
+    gives one regex joined from those that can start and end as the text does (made when first
+    asked for), or None: a text meets only the patterns it can match."""
 
     def __init__(self, entries: Sequence[_Entry] = ()) -> None:
+        super().__init__()
         self._all: list[_Entry] = list(entries)
-        self.by_ends: dict[str, Joined | None] = {}
         self._subsets: dict[tuple[int, ...], _Regexes] = {}
-        self.top = max((e[0] for e in self._all), default=-1)  # nothing here beats a later one
+        self.top = max(e[0] for e in self._all) if self._all else -1  # none beats a later one
 
-    def add(
-        self, index: int, regex: str, shape: Shape, first: frozenset[str] | None, literal: str = ""
-    ) -> None:
-        self._all.append((index, regex, first, shape.last, literal))
-        self.top = index
+    def add(self, entry: _Entry) -> None:
+        self._all.append(entry)
+        self.top = entry[0]
 
-    def under(self, prefix: str) -> _Regexes | None:
+    def under(self, prefix: str) -> _Regexes:
         """Those whose literal head and first character allow a match directly inside the
-        folder `prefix` ('' or ending in '/'): no other can match a name there; None for none."""
+        folder `prefix` ('' or ending in '/'): no other can match a name there."""
         head = prefix[:1]
         kept = [
             e
@@ -129,19 +127,18 @@ class _Regexes:
             if _reaches(e[4], prefix) and (not head or e[2] is None or head in e[2])
         ]
         if len(kept) == len(self._all):
-            return self if kept else None
+            return self
         if not kept:
-            return None
+            return _NO_REGEXES
         key = tuple(e[0] for e in kept)
         known = self._subsets.get(key)
         if known is None:
             known = self._subsets[key] = _Regexes(kept)
         return known
 
-    def joined(self, ends: str) -> Joined | None:
-        """The one regex for texts with these first and last characters (`by_ends` keeps it)."""
+    def __missing__(self, ends: str) -> Joined | None:
         head, tail = ends[:1], ends[1:]
-        joined = self.by_ends[ends] = _joined(
+        joined = self[ends] = _joined(
             [
                 (index, regex)
                 for index, regex, first, last, _ in self._all
@@ -149,6 +146,10 @@ class _Regexes:
             ]
         )
         return joined
+
+
+_NO_REGEXES = _Regexes()
+_NO_PATHS = (_NOTHING, _NO_REGEXES)
 
 
 def _reaches(literal: str, prefix: str) -> bool:
@@ -185,14 +186,28 @@ def _compile(rules: Sequence[Rule], casefold: bool) -> list[Compiled]:
         if rule.basename or (raw.startswith("**/") and "/" not in raw[3:]):
             # `**/x` (x without a slash) matches what the basename pattern `x` does.
             name = raw if rule.basename else raw[3:]
-            found, on_name, literal = shape(name, False, casefold, groups), True, ""
+            found, on_name, literal = _shape(name, False, casefold, groups), True, ""
         else:
             prefix = simple_length(raw)  # compared as plain text, as match_pathname() does
             literal = fold(raw[:prefix]) if casefold else raw[:prefix]
-            found, on_name = shape(raw[prefix:], True, casefold, groups), False
+            found, on_name = _shape(raw[prefix:], True, casefold, groups), False
         if found is not None:
             compiled.append((index, rule, found, on_name, literal))
     return compiled
+
+
+def _shape(pattern: str, pathname: bool, casefold: bool, groups: Iterator[str]) -> Shape | None:
+    """shape(), made once for a pattern that many lists hold (`*.o` in a thousand .gitignore
+    files), unless its regex names groups: those must be unique within a list."""
+    found = _shared_shape(pattern, pathname, casefold)
+    if found is None or found.regex is None or "(?P<" not in found.regex:
+        return found
+    return shape(pattern, pathname, casefold, groups)
+
+
+@lru_cache(maxsize=20_000)
+def _shared_shape(pattern: str, pathname: bool, casefold: bool) -> Shape | None:
+    return shape(pattern, pathname, casefold, (f"s{n}" for n in itertools.count()))
 
 
 class _Matcher:
@@ -205,7 +220,7 @@ class _Matcher:
         self.inner: list[tuple[str, int]] = []  # `*middle*`: (middle, index)
         suffixes: dict[int, dict[str, int]] = {}
         self.name_res, self.path_res = _Regexes(), _Regexes()
-        self._prefixes: dict[str, tuple[dict[str, int], _Regexes | None]] = {}
+        self._prefixes: dict[str, tuple[dict[str, int], _Regexes]] = {}
         for index, _, found, on_name, literal in rules:
             if on_name:
                 if found.words is not None:
@@ -218,12 +233,13 @@ class _Matcher:
                 elif found.inner is not None:
                     self.inner += [(middle, index) for middle in found.inner]
                 elif found.regex is not None:
-                    self.name_res.add(index, found.regex, found, found.first)
+                    self.name_res.add((index, found.regex, found.first, found.last, ""))
             elif found.words is not None:
                 self.paths.update(dict.fromkeys((literal + w for w in found.words), index))
             elif found.regex is not None:
-                first = frozenset(literal[0]) if literal else found.first
-                self.path_res.add(index, re.escape(literal) + found.regex, found, first, literal)
+                first = frozenset(literal[:1]) or found.first
+                regex = re.escape(literal) + found.regex
+                self.path_res.add((index, regex, first, found.last, literal))
         # Grouped by their last character, so that a name meets only the tails it can end with.
         by_end: dict[str, dict[int, dict[str, int]]] = {}
         for length, table in suffixes.items():
@@ -231,7 +247,7 @@ class _Matcher:
                 by_end.setdefault(tail[-1], {}).setdefault(length, {})[tail] = index
         self.suffixes = {end: tuple(sorted(t.items())) for end, t in by_end.items()}
 
-    def _under(self, prefix: str) -> tuple[dict[str, int], _Regexes | None]:
+    def _under(self, prefix: str) -> tuple[dict[str, int], _Regexes]:
         """What, besides the name patterns, can match a name directly inside `prefix`: the
         literal paths there, and the path regexes whose literal head allows it."""
         known = self._prefixes.get(prefix)
@@ -239,8 +255,7 @@ class _Matcher:
             if len(self._prefixes) > _PREFIXES_KEPT:
                 self._prefixes.clear()  # a long run meets many folders that come and go
             cut = len(prefix)
-            here = {p[cut:]: i for p, i in self.paths.items() if p.startswith(prefix)}
-            here = {name: i for name, i in here.items() if "/" not in name} or _NOTHING
+            here = {p[cut:]: i for p, i in self.paths.items() if _reaches(p, prefix)} or _NOTHING
             known = self._prefixes[prefix] = (here, self.path_res.under(prefix))
         return known
 
@@ -249,10 +264,9 @@ class _Matcher:
         of the last pattern matching it; -1 for none. One call judges a whole folder, so that
         what depends on the folder alone is worked out once, and the loop calls no function of
         its own: this runs for every file of the tree."""
-        here, paths = self._under(prefix) if self.paths or self.path_res.top >= 0 else _NO_PATHS
+        here, path_res = self._under(prefix) if self.paths or self.path_res.top >= 0 else _NO_PATHS
         here_get, names_get, suffixes = here.get, self.names.get, self.suffixes
-        any_name, inner, head = self.any_name, self.inner, prefix[:1]
-        name_res, path_res = self.name_res, paths if paths is not None else _NO_REGEXES
+        any_name, inner, head, name_res = self.any_name, self.inner, prefix[:1], self.name_res
         name_top, path_top = name_res.top, path_res.top
         found = []
         for name in names:
@@ -271,25 +285,15 @@ class _Matcher:
                 if index > best and middle in name:
                     best = index
             if name_top > best:
-                joined = name_res.by_ends.get(name[:1] + end, _UNKNOWN)
-                if joined is _UNKNOWN:
-                    joined = name_res.joined(name[:1] + end)
+                joined = name_res[name[:1] + end]
                 if joined is not None and (hit := joined[0](name)) is not None:
-                    other = joined[1][hit.lastindex or 0]
-                    best = other if other > best else best
+                    best = max(best, joined[1][hit.lastindex or 0])
             if path_top > best:
-                joined = path_res.by_ends.get((head or name[:1]) + end, _UNKNOWN)
-                if joined is _UNKNOWN:
-                    joined = path_res.joined((head or name[:1]) + end)
+                joined = path_res[(head or name[:1]) + end]
                 if joined is not None and (hit := joined[0](prefix + name)) is not None:
-                    other = joined[1][hit.lastindex or 0]
-                    best = other if other > best else best
+                    best = max(best, joined[1][hit.lastindex or 0])
             found.append(best)
         return found
-
-
-_NO_PATHS: tuple[dict[str, int], _Regexes | None] = (_NOTHING, None)
-_NO_REGEXES = _Regexes()
 
 
 class PatternList:

@@ -13,8 +13,8 @@ from pathlib import Path
 from meshdev.project.patterns import WatchRules
 
 
-def is_virtualenv(folder: Path) -> bool:
-    return (folder / "pyvenv.cfg").is_file()
+def is_virtualenv(folder: Path | str) -> bool:
+    return os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
 
 
 def walk_dirs(
@@ -57,7 +57,7 @@ def _is_walkable(rules: WatchRules, entry: os.DirEntry[str]) -> bool:
     rel = rules.relative(entry.path)
     if rel is None or rules.prunes_dir(rel):
         return False
-    return not is_virtualenv(Path(entry.path))
+    return not is_virtualenv(entry.path)
 
 
 def watched_dirs(

@@ -71,6 +71,20 @@ def _valid(loader: CheckedLoader, cached: str, digest: bytes) -> CodeType | None
     return code  # type: ignore[no-any-return]
 
 
+def write_checked(path: str, source: bytes, code: CodeType) -> None:
+    """The cache entry CheckedLoader would write for `source` (meshdev, which compiled it to check
+    it, writes it first, so the agent's import only loads it). Quietly nothing where Python
+    itself would not write one."""
+    if sys.dont_write_bytecode or sys.flags.optimize or os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return
+    try:
+        cached = cache_from_source(path)
+    except NotImplementedError:
+        return
+    data = MAGIC_NUMBER + _CHECKED_HASH + _imp.source_hash(_KEY, source) + marshal.dumps(code)
+    machinery.SourceFileLoader("", path).set_data(cached, data)
+
+
 def source_digest(path: str) -> bytes | None:
     try:
         with open(path, "rb") as handle:

@@ -18,6 +18,7 @@ from meshdev.events import Event, EventSink
 from meshdev.interfaces import BatchSink, ErrorSink, FileWatch, WatcherFactory, WatchOptions
 from meshdev.project.project import Project
 from meshdev.project.scan import files_in_tree, watched_dirs
+from meshdev.runtime.bytecode import write_checked
 from meshdev.sources.files import STEP_MS, group_ms_for, polling_reason
 from meshdev.sources.messages import RawBatch
 
@@ -129,4 +130,14 @@ class Watching:
             self.rearm()
         where = Surroundings(project.rules, self.deps.index(), project.discovery.scanned_dirs)
         theirs = [p for p in paths if p not in self.own_files]
-        self.coalescer.add(self.decider.arrived(theirs, where), self.clock())
+        counted = self.decider.arrived(theirs, where)
+        self.coalescer.add(counted, self.clock())
+        self._prepare(counted)
+
+    def _prepare(self, counted: list[Path]) -> None:
+        """During the quiet time, what the reload would otherwise wait for: the changed modules'
+        imports read, and their bytecode (compiled by the gate) in the cache for the agents."""
+        self.deps.prime(counted)
+        fresh, self.decider.gate.fresh = self.decider.gate.fresh, {}
+        for path, (source, code) in fresh.items():
+            write_checked(str(path), source, code)

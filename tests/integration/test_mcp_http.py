@@ -197,3 +197,49 @@ def test_front_false_leaves_the_port_to_the_agent(tmp_path: Path, meshdev_run: R
 
     assert asyncio.run(call()) == {"result": 1}
     assert not md.events("port_held")
+
+
+REFRESHED_SERVER = """
+from mcp.server.mcpserver import MCPServer
+
+import logic
+
+server = MCPServer("web")
+
+
+@server.tool()
+def version() -> int:
+    return logic.version()  # a thin wrapper: the logic is refreshed in place
+
+
+if __name__ == "__main__":
+    server.run("streamable-http", host="127.0.0.1", port={port})
+"""
+
+
+def test_a_refreshed_server_keeps_its_process_and_its_clients_hear_list_changed(
+    tmp_path: Path, meshdev_run: Run
+) -> None:
+    port = free_port()
+    write(tmp_path / ".meshwatch", "reload_delay: 50\nreload_strategy: refresh\n")
+    write(tmp_path / "agents/web.py", REFRESHED_SERVER.format(port=port))
+    logic = write(tmp_path / "agents/logic.py", "def version():\n    return 1\n")
+    md = meshdev_run("agents", wait_ready=("web",))
+    md.wait_event("port_held", agent="web", port=port)
+
+    async def scenario() -> None:
+        notes: list[str] = []
+        failures: list[str] = []
+        async with session_at(port, notes) as session:
+            await until_version(session, 1, failures)
+            for version in (2, 3):
+                logic.write_text(f"def version():\n    return {version}\n")
+                await until_version(session, version, failures)
+            with anyio.fail_after(10):
+                while notes.count(LIST_CHANGED) < 2:
+                    await asyncio.sleep(0.02)
+        assert failures == []
+
+    asyncio.run(scenario())
+    assert len(md.events("agent_refreshed", agent="web")) == 2
+    assert len(md.events("agent_started", agent="web")) == 1

@@ -55,9 +55,38 @@ def test_a_precheck_is_reused_while_the_file_is_unchanged(tmp_path: Path, monkey
     gate = KeepLastGood()
     gate.precheck([path])
     calls: list[object] = []
-    real = gate_module.check_source
-    monkeypatch.setattr(gate_module, "check_source", lambda b, p: calls.append(p) or real(b, p))
+    real = gate_module.compiled
+    monkeypatch.setattr(gate_module, "compiled", lambda b, p: calls.append(p) or real(b, p))
     assert gate.update([path]) == []
     assert calls == []  # reused: the reload paid nothing
     path.write_text("x = (\n")
     assert [p.path for p in gate.update([path])] == [path] and len(calls) == 1
+
+
+def test_what_the_gate_compiled_is_what_an_import_would_load(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import marshal
+    import sys
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)  # as on users' machines
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    from importlib.util import cache_from_source
+
+    from meshdev.runtime.bytecode import CheckedLoader, write_checked
+
+    path = tmp_path / "m.py"
+    path.write_text("VALUE = 42\n")
+    gate = KeepLastGood()
+    gate.precheck([path])
+    source, code = gate.fresh[path]
+    write_checked(str(path), source, code)
+    cached = Path(cache_from_source(str(path))).read_bytes()
+    assert int.from_bytes(cached[4:8], "little") == 0b11  # hash-based, checked against the source
+    assert marshal.loads(cached[16:]).co_consts == code.co_consts
+    loaded = CheckedLoader("m", str(path)).get_code("m")
+    namespace: dict[str, object] = {}
+    exec(loaded, namespace)
+    assert namespace["VALUE"] == 42
+    path.write_text("VALUE = 43\n")  # same size, same second: the cache no longer matches
+    namespace.clear()
+    exec(CheckedLoader("m", str(path)).get_code("m"), namespace)
+    assert namespace["VALUE"] == 43
