@@ -75,7 +75,16 @@ def running(folder: Path, strategy: str) -> Iterator[tuple[Path, Path]]:
         stale.unlink(missing_ok=True)
     env = {**os.environ, "BENCH_MARKER": str(marker), "MESHDEV_RELOAD_STRATEGY": strategy}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode is written, as on users' machines
-    args = [python(), "-m", "meshdev", "start", "agents", "--plain", "--reload-delay", str(QUIET_MS)]
+    args = [
+        python(),
+        "-m",
+        "meshdev",
+        "start",
+        "agents",
+        "--plain",
+        "--reload-delay",
+        str(QUIET_MS),
+    ]
     proc = subprocess.Popen(
         [*args, "--events", str(events)],
         cwd=folder,
@@ -181,9 +190,7 @@ def _table(
         shown = f"{statistics.median(values):.0f} ms ({min(values):.0f}-{max(values):.0f})"
         ratio = statistics.median(values) / floor
         after = f"{statistics.median(values) - QUIET_MS:.0f} ms"
-        lines.append(
-            f"| {strategy} | {shown} | {after} | {ratio:.2f}x | {same} of {len(values)} |"
-        )
+        lines.append(f"| {strategy} | {shown} | {after} | {ratio:.2f}x | {same} of {len(values)} |")
     if swaps:
         swap = f"{statistics.median(swaps):.1f} ms ({min(swaps):.1f}-{max(swaps):.1f})"
         lines += ["", f"The swap itself, inside the agent (reload and re-bind): {swap}."]
