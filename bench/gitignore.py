@@ -3,8 +3,9 @@
 1. 60,000 files under a 200-line .gitignore: `meshdev debug watches --json` against
    `git status --ignored --porcelain` (and with --untracked-files=all) and `git check-ignore
    --stdin` fed every path; and where meshdev's time goes: its start-up (`meshdev --version`),
-   what `debug watches` computes (in-process), and the ignore rules' own share of it (reading
-   every source, the walk and the verdict on every file).
+   the same command on an empty project (start-up, the command line's own parsing, loading a
+   project), what `debug watches` computes (in-process), and the ignore rules' own share of it
+   (reading every source, the walk and the verdict on every file).
 2. 1,000 nested .gitignore files: the same commands.
 3. `**/a/**/a/**/a/**/a/**/a/**/a/**/b` on one file 40 folders deep: `meshdev debug why` and the
    verdict in-process, against `git check-ignore`.
@@ -12,7 +13,7 @@
 Medians of several rounds (min-max), the commands interleaved round by round, each timed by wall
 clock, git with an isolated configuration (no system or user file). The 200-line .gitignore is
 made of the lines real ones hold (Python, Node, editors, operating systems), then a project's
-own. Usage: python bench/gitignore.py [--rounds N] [--quick]
+own. Usage: python bench/gitignore.py [--rounds N] [--quick] [--only big|nested|deep]
 Bench code, not part of the test suite.
 """
 
@@ -172,19 +173,24 @@ def all_paths(root: Path) -> bytes:
 
 
 def in_process(root: Path, env: dict[str, str]) -> tuple[float, float]:
-    """(reading every ignore source, the walk plus a verdict on every file) in seconds."""
+    """(reading every ignore source, the walk plus a verdict on every file, a folder's files at
+    once as `debug watches` judges them) in seconds, from nothing compiled, as in a new process."""
+    gitignore.forget()
     start = time.perf_counter()
     base = WatchRules(RulesInput(root, ("**/*",), (), (), (".py",), {}))
     ignores = gitignore.load(root, base.prunes_dir, env)
     loaded = time.perf_counter()
     rules = WatchRules(RulesInput(root, ("**/*",), (), (), (".py",), {}, ignores))
-    for path in scan.files_under(rules, scan.walk_dirs(rules, root)):
-        rules.decide(path)
+    listed: dict[Path, list[str]] = {}
+    for folder in scan.walk_dirs(rules, root, None, listed):
+        rules.decide_files(rules.relative(folder / "x")[:-2], listed[folder])  # type: ignore[index]
     return loaded - start, time.perf_counter() - loaded
 
 
 def watches_data(root: Path) -> float:
-    """What `debug watches` computes, without starting an interpreter or printing."""
+    """What `debug watches` computes, without starting an interpreter or printing, from nothing
+    compiled."""
+    gitignore.forget()
     start = time.perf_counter()
     explain.watches(load_project([root], None, {}, Flags(), root))
     return time.perf_counter() - start
@@ -195,6 +201,9 @@ def compare(title: str, root: Path, env: dict[str, str], n: int) -> None:
     git_status = ["git", "status", "--ignored", "--porcelain"]
     paths = all_paths(root)
     parts: list[tuple[float, float]] = []
+    empty = root.parent / f"{root.name}-empty"  # what any `debug` command costs before the tree
+    empty.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=empty, env=env, check=True)
 
     def parts_of_meshdev() -> float:
         parts.append(in_process(root, env))
@@ -207,6 +216,7 @@ def compare(title: str, root: Path, env: dict[str, str], n: int) -> None:
             "  of which start-up (meshdev --version)": lambda: timed(
                 [sys.executable, "-m", "meshdev", "--version"], root, env
             ),
+            "  of which a debug command on an empty project": lambda: timed(meshdev, empty, env),
             "  of which its data (explain.watches, in-process)": lambda: watches_data(root),
             "git status --ignored --porcelain": lambda: timed(git_status, root, env),
             "  ... --untracked-files=all": lambda: timed(
@@ -257,6 +267,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="smaller trees, 3 rounds")
+    parser.add_argument("--only", choices=("big", "nested", "deep"), help="one figure alone")
     args = parser.parse_args()
     n = 3 if args.quick else args.rounds
     files, nested = (6_000, 100) if args.quick else (60_000, 1_000)
@@ -268,11 +279,15 @@ def main() -> None:
             ("big", lambda r: big_tree(r, files), f"{files:,} files, a 200-line .gitignore"),
             ("nested", lambda r: nested_tree(r, nested), f"{nested:,} nested .gitignore files"),
         ):
+            if args.only not in (None, name):
+                continue
             root = base / name
             root.mkdir()
             subprocess.run(["git", "init", "-q"], cwd=root, env=env, check=True)
             make(root)
             compare(title, root, env, n)
+        if args.only not in (None, "deep"):
+            return
         deep = base / "deep"
         deep.mkdir()
         subprocess.run(["git", "init", "-q"], cwd=deep, env=env, check=True)

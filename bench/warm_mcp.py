@@ -484,9 +484,9 @@ def floor_run() -> float | None:
             return (first.answered - running.started) * 1000 if first else None
 
 
-def figure_8(rounds: int = 2, saves: int = 2) -> list[str]:
+def figure_8(rounds: int = 2, saves: int = 2, only: Sequence[str] = ()) -> list[str]:
     lines = ["### 8. MCP agent over streamable HTTP: save → the new code serving", ""]
-    tools = [t for t in TOOLS if t.missing() is None]
+    tools = [t for t in TOOLS if t.missing() is None and (not only or t.name in only)]
     skipped = [f"- {t.name} left out: {t.missing()}." for t in TOOLS if t.missing()]
     found: dict[str, list[Session]] = {t.name: [] for t in tools}
     floor: list[float] = []
@@ -820,10 +820,12 @@ def main() -> None:
     parser.add_argument("--memory-runs", type=int, default=1, help="figure 9: runs of each")
     parser.add_argument("--calls", type=int, default=300, help="figure 9: calls to each agent")
     parser.add_argument("--figures", default="8,9", help="which figures, e.g. 8")
+    parser.add_argument("--tools", default="", help="figure 8: only these, comma-separated")
     args = parser.parse_args()
     figures = args.figures.split(",")
     if "8" in figures:
-        print("\n".join(figure_8(args.rounds, args.saves)), flush=True)
+        only = [t for t in args.tools.split(",") if t]
+        print("\n".join(figure_8(args.rounds, args.saves, only)), flush=True)
     if "9" in figures:
         print("\n".join(figure_9(args.memory_runs, args.calls)), flush=True)
 

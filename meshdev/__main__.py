@@ -1,3 +1,3 @@
-from meshdev.cli import main
+from meshdev.launch.argv import main
 
 main()

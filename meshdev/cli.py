@@ -16,7 +16,6 @@ from typer.models import CommandFunctionType
 from meshdev._version import __version__
 from meshdev.problems import FAILURE, USAGE, UsageError
 from meshdev.project.project import (
-    NO_AGENTS,
     Project,
     load_mcp_project,
     load_project,
@@ -144,13 +143,11 @@ def start(
     verbose: VerboseOpt = False,
 ) -> None:
     """Run agents (files or folders), watch the project, restart only what changed."""
-    console = Console(plain=plain, verbose=verbose)
-    flags = _guarded(console, lambda: _flags(reload, reload_delay, preserve_state))
-    project = _guarded(console, lambda: _project(paths, config, flags))
-    if not project.discovery.agents:
-        console.usage_error(UsageError.single(", ".join(map(str, project.paths)), NO_AGENTS))
-        raise typer.Exit(USAGE)
-    raise typer.Exit(_run(console, project, flags, events))
+    from meshdev.launch.start import StartArgs
+    from meshdev.launch.start import start as run_start
+
+    options = (reload, config, reload_delay, preserve_state, events, plain, verbose)
+    raise typer.Exit(run_start(StartArgs(tuple(paths or ()), *options)))
 
 
 @app.command()
@@ -178,11 +175,9 @@ def mcp(
 
 
 def _run(console: Console, project: Project, flags: Flags, events: Path | None) -> int:
-    from meshdev.compose import supervise
-    from meshdev.show.eventlog import EventLog
+    from meshdev.launch.start import supervised
 
-    log = _guarded(console, lambda: EventLog(events.resolve())) if events else None
-    return supervise(console, project, flags, events, log)
+    return supervised(console, project, flags, events)
 
 
 @debug_app.command("watches")

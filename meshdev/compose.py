@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 from meshdev.events import Event
 from meshdev.project.project import Project
 from meshdev.project.settings import Flags
-from meshdev.show.console import Console
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a plain console is made once the first agent is spawned (show/deferred.py)
     from meshdev.front.http import HttpFront
+    from meshdev.front.late import LateFront
     from meshdev.front.stdio import StdioFront
+    from meshdev.show.console import Console
     from meshdev.show.eventlog import EventLog
     from meshdev.show.summary import Summary
 
@@ -90,11 +91,17 @@ def _fan_out(console: Console, summary: Summary, log: EventLog | None) -> Callab
 
 def _front(
     project: Project, console: Console, emit: Callable[[Event], None]
-) -> StdioFront | HttpFront:
-    from meshdev.front.http import HttpFront
+) -> StdioFront | LateFront:
+    from meshdev.front.late import LateFront
     from meshdev.front.stdio import StdioFront
 
     if project.serves_mcp:
         agent = project.discovery.agents[0].name
         return StdioFront(agent, sys.stdout.buffer, console.agent_line)
+    return LateFront(lambda: _http_front(emit))
+
+
+def _http_front(emit: Callable[[Event], None]) -> HttpFront:
+    from meshdev.front.http import HttpFront
+
     return HttpFront(emit)

@@ -46,12 +46,15 @@ def watches(project: Project) -> dict[str, Any]:
 def _uncollected() -> Iterator[None]:
     """The cyclic garbage collector paused: an entry per file makes some 60,000 containers that
     hold no cycle, and the collector would go through all of them again each time a few
-    hundred more are made, for a third of the time the listing takes."""
+    hundred more are made. Afterwards they join the oldest generation untraversed (frozen, then
+    unfrozen): resuming with all of them in the youngest would go through them all once more."""
     paused = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         if paused:
             gc.enable()
 
@@ -90,7 +93,7 @@ def _files(
     by_verdict: dict[str, list[dict[str, Any]]] = {verdict._value_: [] for verdict in _ORDER}
     reload = Verdict.RELOAD
     for path, folder in folders:
-        names = listed[path] if path in listed else file_names(path)
+        names = sorted(listed[path] if path in listed else file_names(path))  # runs, for sorting
         prefix = f"{folder}/" if folder else ""
         for name, decision in zip(names, rules.decide_files(folder, names), strict=True):
             rel = prefix + name

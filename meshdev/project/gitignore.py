@@ -20,11 +20,18 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from meshdev.project.gitconfig import Repo, find_repo, ignore_settings, repo_at
-from meshdev.project.ignorelist import PatternList, byte_string, shown
+from meshdev.project.ignorelist import PatternList, byte_string, forget_shapes, shown
 from meshdev.project.ignores import GITIGNORE, GitIgnores, Source, Stack, compile_list
 
 _compiled: dict[tuple[str, bool], tuple[bytes, PatternList]] = {}
 _CACHE_LIMIT = 20_000
+
+
+def forget() -> None:
+    """Forget every file compiled, as a process that just started knows none (benchmarks measure
+    that)."""
+    _compiled.clear()
+    forget_shapes()
 
 
 def load(

@@ -101,7 +101,12 @@ class Stack:
         return self._own_in(folder, names, is_dir)
 
     def _own(self, path: str, name: str, is_dir: bool, parent: str) -> Hit | None:
-        return self._own_in(parent, (name,), is_dir)[0]
+        chain = self._chains.get(parent)
+        for start, source in self._chain(parent) if chain is None else chain:
+            index = source.patterns.last(path[start:], name, is_dir)
+            if index >= 0:
+                return None if source.patterns.rules[index].negative else (source, index)
+        return None
 
     def _own_in(self, parent: str, names: Sequence[str], is_dir: bool) -> list[Hit | None]:
         found: list[Hit | None] = [None] * len(names)

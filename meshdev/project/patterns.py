@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import cast
 
 from meshdev.project.config import CONFIG_NAME
-from meshdev.project.ignorelist import Rule, byte_string, read_lines, shown
+from meshdev.project.ignorelist import byte_string, static_base
 from meshdev.project.ignores import GITIGNORE, GitIgnores, PatternSpec
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "RulesInput",
     "Verdict",
     "WatchRules",
+    "static_base",
 ]
 
 # Never worth a reload: VCS data, caches, virtualenvs, bytecode, meshdev's own files, and the
@@ -160,21 +161,42 @@ class WatchRules:
         rel = self.relative(path)
         if rel is None:
             return Decision(Verdict.UNWATCHED, "outside the project root")
-        folder, _, name = rel.rpartition("/")
-        return self.decide_files(folder, (name,))[0]
+        if rel == CONFIG_NAME:
+            return _OWN_CONFIG
+        if self.gitignores is not None and rel.rpartition("/")[2] == GITIGNORE:
+            return _GIT_CONFIG
+        return self.decide_relative(rel)
+
+    def decide_relative(self, rel: str) -> Decision:
+        """One file's verdict (decide_files() judges a folder's files faster, together)."""
+        path = byte_string(rel)
+        for spec, verdict in self._first:
+            pattern = spec.decided(path)
+            if pattern is not None:
+                return self._decision(verdict, spec.name, pattern)
+        ignored = self.gitignores.decided(path) if self.gitignores is not None else None
+        if ignored is not None:
+            # Not excluded: an agent that really imports a git-ignored module still reloads.
+            return self._decision(Verdict.UNWATCHED, ignored[1], ignored[0])
+        for spec in (self.include, *self.agent_watch.values()):
+            pattern = spec.decided(path)
+            if pattern is not None:
+                return self._decision(Verdict.RELOAD, spec.name, pattern)
+        return self._decision(Verdict.UNWATCHED, "no include pattern matches", None)
 
     def decide_files(self, folder: str, names: Sequence[str]) -> list[Decision]:
         """decide() for each file of `names`, all directly inside `folder` (relative to the
         root, '' for the root itself): each list judges the folder's files in one call."""
         found: list[Decision | None] = [None] * len(names)
-        for i, name in enumerate(names):
-            if name == CONFIG_NAME and not folder:
-                found[i] = _OWN_CONFIG
-            elif name == GITIGNORE and self.gitignores is not None:
-                found[i] = _GIT_CONFIG
+        if CONFIG_NAME in names or GITIGNORE in names:
+            for i, name in enumerate(names):
+                if name == CONFIG_NAME and not folder:
+                    found[i] = _OWN_CONFIG
+                elif name == GITIGNORE and self.gitignores is not None:
+                    found[i] = _GIT_CONFIG
         key = byte_string(folder)
         keys = [name if name.isascii() else byte_string(name) for name in names]
-        todo = [i for i, decision in enumerate(found) if decision is None]
+        todo = [i for i, decision in enumerate(found) if decision is None]  # all, mostly
         for spec, verdict in self._first:
             todo = self._settle(
                 found, todo, spec.decided_in(key, _pick(keys, todo)), verdict, spec.name
@@ -267,42 +289,3 @@ def _normal(path: str) -> bool:
         and "/../" not in path
         and not path.endswith(("/", "/.", "/.."))
     )
-
-
-def static_base(pattern: str) -> str | None:
-    """The literal folder a pattern is confined to ('' if anywhere); None for `!x` and for what
-    git reads as no pattern at all (empty, a comment)."""
-    lines = read_lines(os.fsencode(pattern))
-    if not lines:
-        return None
-    rule = Rule.parse(lines[0])
-    if rule.negative:
-        return None
-    if rule.basename:
-        return ""  # unanchored: matches at any depth
-    body = rule.body[1:] if rule.body.startswith("/") else rule.body
-    segments = body.split("/")  # an escaped slash ends a segment too: `\/` matches '/'
-    if not rule.dir_only:
-        segments = segments[:-1]
-    literal = []
-    for segment in segments:
-        plain = _unescaped(segment)
-        if plain is None:
-            break
-        literal.append(plain)
-    return shown("/".join(literal))
-
-
-def _unescaped(segment: str) -> str | None:
-    """The segment's characters without git's escapes; None when it holds a wildcard."""
-    out, i = [], 0
-    while i < len(segment):
-        c = segment[i]
-        if c in "*?[":
-            return None
-        if c == "\\":
-            i += 1
-            c = segment[i] if i < len(segment) else ""
-        out.append(c)
-        i += 1
-    return "".join(out)

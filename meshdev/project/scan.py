@@ -40,20 +40,24 @@ def walk_dirs(
             if unreadable is not None:
                 unreadable.add(folder)
             continue
-        if files is not None:
-            files[folder] = [entry.name for entry in entries if _is_file(entry)]
-        yield folder
+        names: list[str] = []
         for entry in entries:
-            if _is_walkable(rules, entry):
-                stack.append(Path(entry.path))
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
+                if _is_walkable(rules, entry):
+                    stack.append(Path(entry.path))
+            elif files is not None and _is_file(entry):
+                names.append(entry.name)
+        if files is not None:
+            files[folder] = names
+        yield folder
 
 
 def _is_walkable(rules: WatchRules, entry: os.DirEntry[str]) -> bool:
-    try:
-        if not entry.is_dir(follow_symlinks=False):
-            return False
-    except OSError:
-        return False
+    """A folder (not a link to one) to walk."""
     rel = rules.relative(entry.path)
     if rel is None or rules.prunes_dir(rel):
         return False
@@ -81,7 +85,11 @@ def watched_dirs(
     for folder in shallow:
         if folder.is_dir() and rules.relative(folder / "x") is not None:
             found.update(_existing_chain(rules.root, folder))
-    return tuple(sorted(found))
+    return tuple(sorted(found, key=_parts))  # as Paths sort, without their __lt__ for each pair
+
+
+def _parts(path: Path) -> tuple[str, ...]:
+    return path.parts
 
 
 def _existing_chain(root: Path, target: Path) -> list[Path]:

@@ -35,7 +35,10 @@ class Handover:
     def __init__(self, fd: int, root: str) -> None:
         self._fd = fd
         self._prefix = os.path.join(root, "") if root else None
-        self._private = os.path.join(root, ".meshdev", "") if root else None
+        # Not the project's to leave behind: meshdev's own files, and an interpreter's
+        # (a `.venv` inside the project, whose libraries open their data files at import).
+        inside = {".meshdev", sys.prefix, sys.exec_prefix, sys.base_prefix}
+        self._skipped = tuple(os.path.join(root, p, "") for p in sorted(inside) if root)
         self._lock = threads.Lock()
         self.outcome: bool | None = None  # True: handed over; False: meshdev went first
 
@@ -61,7 +64,7 @@ class Handover:
         if not isinstance(path, str) or path.endswith(_SOURCE):
             return
         full = os.path.abspath(path)
-        if full.startswith(self._prefix) and not full.startswith(str(self._private)):
+        if full.startswith(self._prefix) and not full.startswith(self._skipped):
             self.wait()
 
 

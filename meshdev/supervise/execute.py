@@ -83,10 +83,11 @@ class Executor:
 
     def _overlaps(self, name: str, project: Project) -> bool:
         """Two of its processes can run at once: the front holds its ports (or each has its own
-        pipes), and its current one still runs."""
+        pipes), and its current one still runs — but no longer answers a call (past the drain's
+        bound), whose last moments the new one's start-up must not slow down."""
         agent = project.discovery.get(name)
         behind = agent is not None and (agent.speaks_mcp or self._fronted(agent))
-        return behind and self.fleet.is_running(name)
+        return behind and self.fleet.is_running(name) and not self.front.in_flight(name)
 
     def _hand_over(self, names: Iterable[str], project: Project) -> None:
         for name in names:

@@ -51,9 +51,11 @@ async def roots(ctx: Context) -> str:
 if __name__ == "__main__":
     server.run()
 '''
-# The SDK's server takes about 2 s to end once its stdin closes, so every stop of it goes on to
-# SIGTERM, at half the grace: a shorter grace takes that step sooner, and nothing else changes.
+# The SDK's server takes 2 s or more to end once its stdin closes, so every stop of it goes on to
+# SIGTERM, at half the grace: a short grace takes that step sooner. Where a call in flight must
+# finish on the old process, the grace is its time to do so: DRAINING gives it 3 s.
 MESHWATCH = "reload_delay: 50\nstop_grace: 1000\n"
+DRAINING = "reload_delay: 50\nstop_grace: 3000\n"
 DEADLINE = 30.0
 LIST_CHANGED = "notifications/tools/list_changed"
 
@@ -172,6 +174,8 @@ def test_an_added_tool_is_listed_and_works(project: Path) -> None:
 
 
 def test_a_call_in_flight_when_the_change_lands_finishes_on_the_old_process(project: Path) -> None:
+    write(project / ".meshwatch", DRAINING)
+
     async def scenario() -> None:
         async with client(project) as c:
             in_flight = asyncio.create_task(c.call("slow", seconds=2.0))
@@ -228,6 +232,8 @@ def test_a_server_to_client_request_passes_through(project: Path) -> None:
 def test_a_server_to_client_request_pending_when_the_change_lands_is_answered_to_its_process(
     project: Path,
 ) -> None:
+    write(project / ".meshwatch", DRAINING)
+
     async def scenario() -> None:
         asked = asyncio.Event()
         async with client(project, roots=["file:///work/b"], asked=asked) as c:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from meshdev.decide import explain
 from meshdev.project.project import load_project
 from meshdev.project.settings import Flags
+from meshdev.show.debug import json_text
 from meshdev.sources.commands import parse, socket_path
 
 
@@ -33,6 +35,19 @@ def test_watches_lists_every_file_with_verdict_pattern_and_agents(tmp_path: Path
     assert files["secret.py"]["verdict"] == "excluded"
     assert data["files"][0]["verdict"] == "reload"  # grouped: reloads first
     assert set(data["watched_dirs"]) == {".", "agents", "lib"}
+    order = ["reload", "log only", "config", "not watched", "excluded"]
+    shown = [(order.index(f["verdict"]), f["path"]) for f in data["files"]]
+    assert shown == sorted(set(shown))  # by verdict, then path; each file once
+
+
+def test_the_json_of_watches_is_json_dumps_one_entry_a_line(tmp_path: Path) -> None:
+    data = explain.watches(project(tmp_path))
+    data["files"].append({"path": 'odd\n\u00e9"', "verdict": "x", "other": [1]})  # any shape
+    text = json_text(data)
+    assert json.loads(text) == data
+    lines = text.splitlines()
+    for entry in data["files"]:
+        assert f"    {json.dumps(entry)}," in lines or f"    {json.dumps(entry)}" in lines
 
 
 def test_why_gives_the_import_chain(tmp_path: Path) -> None:

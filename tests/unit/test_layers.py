@@ -34,7 +34,9 @@ OUTER = (
     "meshdev.front.upstream",
     "meshdev.front.door",
     "meshdev.front.downstream",
+    "meshdev.front.late",
     "meshdev.cli",
+    "meshdev.launch",
 )
 IMPURE = {"subprocess", "signal", "socket", "threading", "watchfiles", "rich", "typer"}
 

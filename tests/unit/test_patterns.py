@@ -6,6 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from meshdev.project.ignorelist import byte_string
+from meshdev.project.ignores import GitIgnores, Source, Stack, compile_list
 from meshdev.project.patterns import RulesInput, Verdict, WatchRules, static_base
 
 ROOT = Path("/project")
@@ -177,3 +179,47 @@ def test_an_entry_with_a_newline_is_two_patterns_named_by_the_entry() -> None:
     r = rules(exclude=("a.py\nb.py",))
     assert r.decide(ROOT / "b.py").pattern == "a.py\nb.py"
     assert verdict(r, "c.py") is Verdict.RELOAD
+
+
+PIECES = ["a", "b", "*", "**", "?", "[ab]", "[!a]", "x*", "*.py", "\\*", "A"]
+NAMES = ["a", "b", "A", "x.py", "ab.py", "a.pyc", "*", "xa", ".gitignore", ".meshwatch", "é.py"]
+
+
+@st.composite
+def pattern_lists(draw: st.DrawFn) -> tuple[str, ...]:
+    lines = []
+    for parts in draw(st.lists(st.lists(st.sampled_from(PIECES), min_size=1, max_size=3))):
+        line = "/".join(parts)
+        line = draw(st.sampled_from(["", "/", "!"])) + line + draw(st.sampled_from(["", "/"]))
+        lines.append(line)
+    return tuple(lines)
+
+
+@given(
+    pattern_lists(),
+    pattern_lists(),
+    pattern_lists(),
+    st.sampled_from(["", "a", "b", "a/b", "x.py/a"]),
+    st.booleans(),
+)
+def test_a_folder_judged_at_once_gets_the_verdicts_of_its_files_judged_one_by_one(
+    exclude: tuple[str, ...],
+    include: tuple[str, ...],
+    ignored: tuple[str, ...],
+    folder: str,
+    casefold: bool,
+) -> None:
+    lists = [("", ignored), ("a", ignored[::-1])]
+    gitignores = GitIgnores(stack=Stack())
+    for where, lines in lists:
+        data = "\n".join(lines).encode()
+        gitignores.stack.add_folder(where, Source(where, compile_list(data, casefold)))
+    given_ = RulesInput(ROOT, include or None, exclude, (), (".py",), {}, gitignores)
+    r = WatchRules(given_)
+    one_by_one = [r.decide(ROOT / folder / name) for name in NAMES]
+    assert r.decide_files(folder, NAMES) == one_by_one
+    for is_dir in (False, True):
+        patterns = compile_list("\n".join(ignored).encode(), casefold)
+        prefix = f"{folder}/" if folder else ""
+        singly = [patterns.last(prefix + byte_string(n), byte_string(n), is_dir) for n in NAMES]
+        assert patterns.last_in(prefix, [byte_string(n) for n in NAMES], is_dir) == singly
