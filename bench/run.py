@@ -40,7 +40,7 @@ def main() -> None:
         ("state", lambda: state.figure_6(3 if args.quick else 7)),
         ("mcp front", lambda: mcp_front.figure_7(reloads=rounds, rounds=2 if args.quick else 3)),
         ("warm spawner", lambda: (w := __import__("warm_mcp")).figure_8() + w.figure_9()),
-        ("start-up", lambda: startup.figure_10(rounds=4 if args.quick else 2 * rounds)),
+        ("start-up", lambda: startup.figure_11(rounds=4 if args.quick else 2 * rounds)),
         ("refresh", lambda: __import__("refresh").figure_10(rounds, saves=4)),
     ]
     lines = _header()

@@ -1,4 +1,4 @@
-"""Figure 10: launch -> the agent's first statement. `meshdev start DIR --plain` against the
+"""Figure 11: launch -> the agent's first statement. `meshdev start DIR --plain` against the
 watchfiles CLI (`watchfiles 'python agent.py' DIR`) and a bare `python agent.py`, on the same
 tree, with and without a `.meshwatch`, interleaved round by round.
 
@@ -10,7 +10,6 @@ project's `.venv` (an editable install: this checkout as it is), or from `--venv
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -83,21 +82,21 @@ def measure(rounds: int, bin: Path) -> dict[str, list[float]]:
             if tool.meshwatch:
                 (fixture / ".meshwatch").write_text(MESHWATCH)
             fixtures[tool.name] = fixture
-        for _ in range(rounds + 1):  # the first round warms the caches and is not counted
+        for round_ in range(rounds + 1):  # the first warms the caches and is not counted
             for tool in tools:
                 value = first_statement(tool, fixtures[tool.name])
-                if value is not None:
+                if value is not None and round_ > 0:
                     found[tool.name].append(value)
-        return {name: values[1:] for name, values in found.items()}
+    return found
 
 
-def figure_10(rounds: int, venv: Path | None = None) -> list[str]:
+def figure_11(rounds: int, venv: Path | None = None) -> list[str]:
     bin = bin_dir(venv)
     tools = launches(bin)
     found = measure(rounds, bin)
     watchfiles = median(found["watchfiles"])
     lines = [
-        "### 10. Launch → the agent's first statement",
+        "### 11. Launch → the agent's first statement",
         "",
         f"From just before the fork of the command to the agent's first statement ({rounds} "
         "rounds after one not counted, tools interleaved round by round; the same tree: an "
@@ -127,8 +126,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--venv", type=Path, help="the venv whose tools are compared")
     args = parser.parse_args()
-    print("\n".join(figure_10(args.rounds, args.venv)), flush=True)
+    print("\n".join(figure_11(args.rounds, args.venv)), flush=True)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 
 from meshdev.decide.dependencies import DependencyIndex
 from meshdev.decide.imports import Closure, ImportScanner, static_closure
-from meshdev.project.patterns import BUILTIN_IGNORES, Verdict, WatchRules
+from meshdev.project.patterns import BUILTIN_IGNORES, Decision, Verdict, WatchRules
 from meshdev.project.project import Project
 from meshdev.project.scan import file_names, watched_dirs
 
@@ -87,32 +87,47 @@ def _files(
     listed: dict[Path, list[str]],
 ) -> list[dict[str, Any]]:
     """Each file's entry, by verdict then path. This runs for every file of the tree, so a
-    folder's files are judged in one call and named by strings, not Paths, and a verdict's
-    value is read as `_value_` (the `value` property and hashing a member cost more than all
-    the rest)."""
+    folder's files are judged in one call and named by strings, not Paths, and what a decision
+    says is looked up once for all the files it decides."""
     by_verdict: dict[str, list[dict[str, Any]]] = {verdict._value_: [] for verdict in _ORDER}
-    reload = Verdict.RELOAD
+    seen: dict[int, tuple[Callable[[dict[str, Any]], None], str, str, str | None]] = {}
     for path, folder in folders:
         names = sorted(listed[path] if path in listed else file_names(path))  # runs, for sorting
         prefix = f"{folder}/" if folder else ""
         for name, decision in zip(names, rules.decide_files(folder, names), strict=True):
             rel = prefix + name
             agents = users.get(rel) if users else None
-            verdict = decision.verdict
-            if agents and verdict is Verdict.UNWATCHED:
-                verdict = reload
-            value = verdict._value_
-            by_verdict[value].append(
+            if agents and decision.verdict is not Verdict.EXCLUDED:
+                add, value, source, pattern = _filed(by_verdict, decision, True)
+            else:  # the usual case: one lookup for a decision met many times
+                known = seen.get(id(decision))  # decisions are interned (WatchRules._decision)
+                if known is None:
+                    known = seen[id(decision)] = _filed(by_verdict, decision, False)
+                add, value, source, pattern = known
+            shown = list(agents) if agents and value == "reload" else []
+            add(
                 {
                     "path": rel,
                     "verdict": value,
-                    "decided_by": decision.source,
-                    "pattern": decision.pattern,
-                    "agents": list(agents) if agents and verdict is reload else [],
+                    "decided_by": source,
+                    "pattern": pattern,
+                    "agents": shown,
                 }
             )
     by_path = itemgetter("path")
     return [entry for entries in by_verdict.values() for entry in sorted(entries, key=by_path)]
+
+
+def _filed(
+    by_verdict: dict[str, list[dict[str, Any]]], decision: Decision, used: bool
+) -> tuple[Callable[[dict[str, Any]], None], str, str, str | None]:
+    """Where a file's entry goes and what it says; `used`: an agent depends on the file, so that
+    what would not be watched restarts it all the same."""
+    verdict = decision.verdict
+    if used and verdict is Verdict.UNWATCHED:
+        verdict = Verdict.RELOAD
+    value = verdict._value_  # the `value` property costs more than this whole function
+    return by_verdict[value].append, value, decision.source, decision.pattern
 
 
 def _patterns(project: Project) -> dict[str, list[str]]:

@@ -95,14 +95,12 @@ def main() -> None:
 
 
 def _as_typer_ends(run: Callable[[], int]) -> int:
-    """The exit code, ending as typer's command line ends on Ctrl-C, EOF and a broken pipe."""
+    """The exit code, ending as typer's command line ends on Ctrl-C and on a broken pipe. (Its
+    "Aborted." on EOFError has no counterpart: start reads its stdin on a thread of its own.)"""
     try:
         code = run()
     except KeyboardInterrupt:
         return 130
-    except EOFError:
-        sys.stderr.write("\nAborted.\n")
-        return 1
     except OSError as exc:
         if exc.errno != errno.EPIPE:
             raise

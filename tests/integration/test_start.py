@@ -235,10 +235,11 @@ def test_a_missing_path_and_a_folder_without_agents_exit_2(tmp_path: Path) -> No
     assert "Traceback" not in missing.stderr + empty.stderr
 
 
-def test_refresh_strategy_is_refused_clearly(tmp_path: Path) -> None:
+def test_an_unknown_reload_strategy_is_refused_clearly(tmp_path: Path) -> None:
     write(tmp_path / "a.py", agent_source())
-    result = cli("start", "a.py", cwd=tmp_path, env={"MESHDEV_RELOAD_STRATEGY": "refresh"})
-    assert result.returncode == 2 and "'refresh'" in result.stderr
+    result = cli("start", "a.py", cwd=tmp_path, env={"MESHDEV_RELOAD_STRATEGY": "swap"})
+    assert result.returncode == 2
+    assert "MESHDEV_RELOAD_STRATEGY: must be one of warm, restart, refresh" in result.stderr
 
 
 def test_version_and_module_entry_point(tmp_path: Path) -> None:
