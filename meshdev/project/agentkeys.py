@@ -8,11 +8,11 @@ escape the project's folders or make the start fail (a `/` or `..` in a name, a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from meshdev.project.config import AgentSpec
 from meshdev.project.readers import (
     Reader,
     Reading,
@@ -28,21 +28,6 @@ from meshdev.project.readers import (
 from meshdev.project.yamlsafe import NULL
 
 MAX_NAME = 100  # leaves room in a 255-byte file name for `.state.crashed-DATE`
-
-
-@dataclass(frozen=True)
-class AgentSpec:
-    """Per-agent settings from the `agents:` section; `path` adds an agent discovery would miss."""
-
-    name: str
-    path: str | None = None
-    args: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
-    watch: tuple[str, ...] = ()
-    ready_port: int | None = None
-    front: bool | None = None  # None: an MCP server listening on a port is fronted
-    reload_strategy: str | None = None  # None: the project's
-    line: int | None = field(default=None, compare=False)  # of `path`, for discovery's messages
 
 
 def name_problem(name: str) -> str | None:

@@ -1,7 +1,6 @@
-"""`.meshwatch` files: found, parsed safely, validated into frozen values, every problem located.
+"""`.meshwatch` files: found, and what one says, as frozen values (`configread` reads them).
 
-The YAML is read by `yamlsafe` (bounded, plain tags only), each value by `readers`, the `agents:`
-section by `agentkeys`. Pure: reads files, imports no subprocess, signal, watchfiles, rich or typer.
+Pure: reads files, imports no subprocess, signal, watchfiles, rich or typer — nor PyYAML.
 """
 
 from __future__ import annotations
@@ -12,25 +11,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from meshdev.problems import UsageError, shorten
-from meshdev.project.agentkeys import AGENT_KEYS, AgentSpec, read_agents
-from meshdev.project.keys import SETTINGS, Setting, Unit
-from meshdev.project.readers import (
-    Reader,
-    Reading,
-    boolean,
-    extensions,
-    pairs,
-    patterns,
-    strategy,
-    unknown,
-    whole,
-)
-from meshdev.project.yamlsafe import compose, read_text
-
 CONFIG_NAME = ".meshwatch"
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """Per-agent settings from the `agents:` section; `path` adds an agent discovery would miss."""
+
+    name: str
+    path: str | None = None
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    watch: tuple[str, ...] = ()
+    ready_port: int | None = None
+    front: bool | None = None  # None: an MCP server listening on a port is fronted
+    reload_strategy: str | None = None  # None: the project's
+    line: int | None = field(default=None, compare=False)  # of `path`, for discovery's messages
 
 
 @dataclass(frozen=True)
@@ -73,66 +69,12 @@ def find_config(start: Path) -> Path | None:
 
 
 def load_config(path: Path) -> FileConfig:
-    """Parse and validate `path`; raise UsageError listing every problem found."""
-    text = read_text(path)
-    try:
-        return parse_config(text, path)
-    except UsageError:
-        raise
-    except Exception as exc:
-        # Every input is bounded and checked above, so this is meshdev's own bug; still one
-        # located message (exit 2 at start, the previous configuration kept while running),
-        # never a traceback that takes the agents down.
-        why = shorten(f"{type(exc).__name__}: {exc}")
-        message = f"meshdev could not read it ({why}); this is a bug in meshdev, please report it"
-        raise UsageError.single(str(path), message) from exc
+    """Parse and validate `path`; raise UsageError listing every problem found. (The reading is
+    in `configread`, imported here: PyYAML costs 20 ms, which a project without a .meshwatch
+    never pays.)"""
+    from meshdev.project.configread import load_config as load
+
+    return load(path)
 
 
-def parse_config(text: str, path: Path) -> FileConfig:
-    document = compose(text, str(path))
-    reading = Reading(document)
-    values: dict[str, Any] = {}
-    node = document.root
-    if isinstance(node, yaml.MappingNode):
-        values = _read_top(node, reading)
-    elif node is not None and node.tag != "tag:yaml.org,2002:null":
-        reading.add(node, "", "the file must be a mapping of keys (include:, exclude:, ...)")
-    reading.raise_if_any()
-    fields = {k: values.pop(k) for k in list(values) if k in _FIELDS}
-    return FileConfig(path=path, root=path.parent, **fields, values=values)
-
-
-def _read_top(node: yaml.MappingNode, reading: Reading) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for key, value_node in pairs(node, "", reading).items():
-        read = TOP_KEYS.get(key)
-        if read is None:
-            reading.add(value_node, key, unknown(key, TOP_KEYS, reading))
-            continue
-        value = read(value_node, key, reading)
-        if value is not None:
-            values[key] = value
-    return values
-
-
-def _reader(setting: Setting) -> Reader:
-    """How the setting's unit is written in YAML, within the setting's range."""
-    if setting.unit in (Unit.MILLISECONDS, Unit.WHOLE):
-        assert setting.lowest is not None and setting.highest is not None
-        what = "a whole number" + (" of milliseconds" if setting.unit is Unit.MILLISECONDS else "")
-        return whole(setting.lowest, setting.highest, what)
-    readers: dict[Unit, Reader] = {
-        Unit.BOOLEAN: boolean,
-        Unit.EXTENSIONS: extensions,
-        Unit.PATTERNS: patterns,
-        Unit.STRATEGY: strategy,
-    }
-    return readers[setting.unit]
-
-
-TOP_KEYS: dict[str, Reader] = {
-    **{s.key: _reader(s) for s in SETTINGS if s.key is not None},
-    "agents": read_agents,
-}
 _FIELDS = ("include", "exclude", "log_only", "refresh", "restart", "agents")
-__all__ = ["AGENT_KEYS", "CONFIG_NAME", "TOP_KEYS", "AgentSpec", "FileConfig", "load_config"]

@@ -6,7 +6,6 @@ one located problem and returns None. Pure.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,11 +13,11 @@ from typing import Any
 import yaml
 
 from meshdev.problems import MAX_SHOWN, Problem, UsageError, shorten
+from meshdev.project.extensions import extension_problem, normalise_extensions
 from meshdev.project.keys import STRATEGIES
 from meshdev.project.yamlsafe import NULL, Document
 
 # `.py`, `py`, `tar.gz`: word characters between dots, nothing that could make a pattern escape.
-_EXTENSION = re.compile(r"\.?[A-Za-z0-9_+-]+(\.[A-Za-z0-9_+-]+)*")
 
 
 @dataclass
@@ -159,17 +158,3 @@ def extensions(node: yaml.Node, key: str, reading: Reading) -> tuple[str, ...] |
             reading.add(item_node, key, problem)
             return None
     return normalise_extensions(found)
-
-
-def extension_problem(item: str) -> str | None:
-    if not item.strip():
-        return "an empty extension matches nothing; write one such as .py, or remove it"
-    if not _EXTENSION.fullmatch(item.strip()):
-        return f"{shown(item)} is not a file extension (such as .py or .yaml)"
-    return None
-
-
-def normalise_extensions(items: Iterable[str]) -> tuple[str, ...]:
-    """`py, .yaml` -> ('.py', '.yaml')."""
-    cleaned = (item.strip() for item in items)
-    return tuple(e if e.startswith(".") else f".{e}" for e in cleaned if e)

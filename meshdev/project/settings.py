@@ -12,6 +12,7 @@ from typing import Any
 
 from meshdev.problems import Problem, UsageError, shorten
 from meshdev.project.config import FileConfig
+from meshdev.project.extensions import extension_problem, normalise_extensions
 from meshdev.project.keys import (
     ACCEPTED_ONLY,
     ACCEPTED_ONLY_MAX_SECONDS,
@@ -21,7 +22,6 @@ from meshdev.project.keys import (
     Setting,
     Unit,
 )
-from meshdev.project.readers import extension_problem, normalise_extensions
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from meshdev.problems import UsageError
-from meshdev.project.config import AgentSpec, find_config, load_config, parse_config
+from meshdev.project.config import AgentSpec, find_config, load_config
+from meshdev.project.configread import parse_config
 
 FILE = Path("/project/.meshwatch")
 
@@ -133,7 +134,7 @@ def test_an_unreadable_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_the_example_file_documents_every_key_and_parses() -> None:
-    from meshdev.project.config import AGENT_KEYS, TOP_KEYS
+    from meshdev.project.configread import AGENT_KEYS, TOP_KEYS
 
     example = Path(__file__).parents[2] / ".meshwatch.example"
     text = example.read_text()

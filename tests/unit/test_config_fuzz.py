@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 from meshdev.cli import app
 from meshdev.problems import MAX_SHOWN, UsageError
 from meshdev.project.agentkeys import name_problem
-from meshdev.project.config import AGENT_KEYS, TOP_KEYS, FileConfig, parse_config
+from meshdev.project.config import FileConfig
+from meshdev.project.configread import AGENT_KEYS, TOP_KEYS, parse_config
 from meshdev.project.settings import Flags, resolve
 
 FILE = Path("/fuzz/.meshwatch")

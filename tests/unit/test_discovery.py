@@ -102,7 +102,7 @@ def test_a_listed_path_that_does_not_exist(tmp_path: Path) -> None:
 
 
 def test_a_listed_path_error_is_located_at_its_line(tmp_path: Path) -> None:
-    from meshdev.project.config import parse_config
+    from meshdev.project.configread import parse_config
 
     make(tmp_path, {"dir/x.txt": "", "folder/helper.py": ""})
     text = "reload_delay: 100\nagents:\n  w:\n    path: nope.py\n  f:\n    path: folder\n"

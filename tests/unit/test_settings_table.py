@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from meshdev.problems import UsageError
-from meshdev.project import config as config_module
+from meshdev.project import configread as config_module
 from meshdev.project import keys
-from meshdev.project.config import FileConfig, load_config, parse_config
+from meshdev.project.config import FileConfig, load_config
+from meshdev.project.configread import parse_config
 from meshdev.project.keys import SETTINGS, Setting, Unit
 from meshdev.project.settings import Flags, Settings, resolve
 
