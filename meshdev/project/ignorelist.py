@@ -153,9 +153,9 @@ class PatternList:
             path, name = fold(path), fold(name)
         return self._matcher(is_dir).last(path, name)
 
-    def last_in(self, prefix: str, names: Iterable[str], is_dir: bool = False) -> list[int]:
-        """last() for each of `names`, all directly inside the folder `prefix` (relative to the
-        list's folder: '' or ending in '/')."""
+    def last_in(self, prefix: str, names: Iterable[str], is_dir: bool = False) -> dict[int, int]:
+        """last() for `names`, all directly inside the folder `prefix` (relative to the list's
+        folder: '' or ending in '/'): position in `names` -> index, for those a rule matches."""
         if self.casefold:
             prefix, names = fold(prefix), [fold(name) for name in names]
         return self._matcher(is_dir).last_in(prefix, names)

@@ -90,14 +90,15 @@ class Stack:
             self._dirs[current] = above
         return self._dirs[folder]
 
-    def hits_in(self, folder: str, names: Sequence[str], is_dir: bool = False) -> list[Hit | None]:
-        """hit() for each of `names`, all directly inside `folder` ('' for the top)."""
+    def hits_in(self, folder: str, names: Sequence[str], is_dir: bool = False) -> dict[int, Hit]:
+        """hit() for `names`, all directly inside `folder` ('' for the top): position in `names`
+        -> hit, for those excluded."""
         if folder:
             above: Hit | None = self._dirs.get(folder, _UNKNOWN)
             if above is _UNKNOWN:
                 above = self.folder_hit(folder)
             if above is not None:
-                return [above] * len(names)
+                return dict.fromkeys(range(len(names)), above)
         return self._own_in(folder, names, is_dir)
 
     def _own(self, path: str, name: str, is_dir: bool, parent: str) -> Hit | None:
@@ -108,24 +109,23 @@ class Stack:
                 return None if source.patterns.rules[index].negative else (source, index)
         return None
 
-    def _own_in(self, parent: str, names: Sequence[str], is_dir: bool) -> list[Hit | None]:
-        found: list[Hit | None] = [None] * len(names)
-        todo: Sequence[int] = range(len(names))
+    def _own_in(self, parent: str, names: Sequence[str], is_dir: bool) -> dict[int, Hit]:
+        found: dict[int, Hit] = {}
+        todo: Sequence[int] = range(len(names))  # positions in `names` no list has matched yet
         prefix = f"{parent}/" if parent else ""
         chain = self._chains.get(parent)
         for start, source in self._chain(parent) if chain is None else chain:
             patterns = source.patterns
             todo_names = names if len(todo) == len(names) else [names[i] for i in todo]
-            indices = patterns.last_in(prefix[start:], todo_names, is_dir)
-            left = []
-            for i, index in zip(todo, indices, strict=True):
-                if index < 0:
-                    left.append(i)
-                elif not patterns.rules[index].negative:
-                    found[i] = (source, index)
-            if not left:
+            matched = patterns.last_in(prefix[start:], todo_names, is_dir)
+            if not matched:
+                continue
+            for at, index in matched.items():
+                if not patterns.rules[index].negative:
+                    found[todo[at]] = (source, index)
+            todo = [i for at, i in enumerate(todo) if at not in matched]
+            if not todo:
                 break
-            todo = left
         return found
 
     def _chain(self, folder: str) -> Chain:
@@ -200,14 +200,15 @@ class GitIgnores:
         source, index = hit
         return shown(source.patterns.rules[index].text), source.name
 
-    def decided_in(self, folder: str, names: Sequence[str]) -> list[tuple[str, str] | None]:
-        """decided() for each file of `names` (byte strings), all directly inside `folder`."""
+    def decided_in(self, folder: str, names: Sequence[str]) -> dict[int, tuple[str, str]]:
+        """decided() for files `names` (byte strings), all directly inside `folder`: position in
+        `names` -> (pattern, source), for those git ignores."""
         if self.prefix:
             folder = f"{self.prefix}/{folder}" if folder else self.prefix
-        return [
-            None if hit is None else (shown(hit[0].patterns.rules[hit[1]].text), hit[0].name)
-            for hit in self.stack.hits_in(folder, names)
-        ]
+        return {
+            at: (shown(source.patterns.rules[index].text), source.name)
+            for at, (source, index) in self.stack.hits_in(folder, names).items()
+        }
 
     def with_file(self, folder: str, lines: tuple[str, ...]) -> GitIgnores:
         """The same, with the .gitignore of `folder` (relative to the project root) replaced;
@@ -285,13 +286,14 @@ class PatternSpec:
         index = self._list.last(path, name, is_dir)
         return -1 if index < 0 or self._list.rules[index].negative else index
 
-    def decided_in(self, folder: str, names: Sequence[str]) -> list[str | None]:
-        """decided() for each file of `names`, all directly inside `folder` ('' for the top)."""
+    def decided_in(self, folder: str, names: Sequence[str]) -> dict[int, str]:
+        """decided() for files `names`, all directly inside `folder` ('' for the top): position
+        in `names` -> the entry that decided, for those a pattern decides."""
         if not self._owners:
-            return [None] * len(names)
+            return {}
         index = self._folder(folder) if folder else -1
         if index >= 0:
-            return [self.patterns[self._owners[index]]] * len(names)
+            return dict.fromkeys(range(len(names)), self.patterns[self._owners[index]])
         rules, owners, patterns = self._list.rules, self._owners, self.patterns
         found = self._list.last_in(f"{folder}/" if folder else "", names)
-        return [None if i < 0 or rules[i].negative else patterns[owners[i]] for i in found]
+        return {at: patterns[owners[i]] for at, i in found.items() if not rules[i].negative}

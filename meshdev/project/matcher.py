@@ -168,17 +168,17 @@ class Matcher:
             known = self._prefixes[prefix] = (here, self.path_res.under(prefix))
         return known
 
-    def last_in(self, prefix: str, names: Iterable[str]) -> list[int]:
-        """For each name directly inside the folder `prefix` ('' or ending in '/'), the index
-        of the last pattern matching it; -1 for none. One call judges a whole folder, so that
-        what depends on the folder alone is worked out once, and the loop calls no function of
-        its own: this runs for every file of the tree."""
+    def last_in(self, prefix: str, names: Iterable[str]) -> dict[int, int]:
+        """For the names directly inside the folder `prefix` ('' or ending in '/') that a pattern
+        matches: their position in `names` -> the index of the last pattern matching them. One
+        call judges a whole folder, so that what depends on the folder alone is worked out once,
+        and the loop calls no function of its own: this runs for every file of the tree."""
         here, path_res = self._under(prefix) if self.paths or self.path_res.top >= 0 else _NO_PATHS
         here_get, names_get, suffixes = here.get, self.names.get, self.suffixes
         any_name, inner, head, name_res = self.any_name, self.inner, prefix[:1], self.name_res
         name_top, path_top = name_res.top, path_res.top
-        found = []
-        for name in names:
+        found = {}
+        for at, name in enumerate(names):
             best = names_get(name, any_name)
             if any_name > best:
                 best = any_name
@@ -201,5 +201,6 @@ class Matcher:
                 joined = path_res[(head or name[:1]) + end]
                 if joined is not None and (hit := joined[0](prefix + name)) is not None:
                     best = max(best, joined[1][hit.lastindex or 0])
-            found.append(best)
+            if best >= 0:
+                found[at] = best
         return found

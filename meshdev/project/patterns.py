@@ -198,27 +198,16 @@ class WatchRules:
         keys = [name if name.isascii() else byte_string(name) for name in names]
         todo = [i for i, decision in enumerate(found) if decision is None]  # all, mostly
         for spec, verdict in self._first:
-            todo = self._settle(
-                found, todo, spec.decided_in(key, _pick(keys, todo)), verdict, spec.name
-            )
+            todo = self._settle(found, todo, spec.decided_in(key, _pick(keys, todo)), verdict, spec)
         if self.gitignores is not None and todo:
-            left, known = [], self._known(Verdict.UNWATCHED)
-            for i, ignored in zip(
-                todo, self.gitignores.decided_in(key, _pick(keys, todo)), strict=True
-            ):
-                if ignored is None:
-                    left.append(i)
-                else:
-                    found[i] = self._decision(Verdict.UNWATCHED, ignored[1], ignored[0], known)
-            todo = left
+            known = self._known(Verdict.UNWATCHED)
+            ignored = self.gitignores.decided_in(key, _pick(keys, todo))
+            for at, (pattern, source) in ignored.items():
+                found[todo[at]] = self._decision(Verdict.UNWATCHED, source, pattern, known)
+            todo = [i for at, i in enumerate(todo) if at not in ignored] if ignored else todo
         for spec in (self.include, *self.agent_watch.values()):
-            todo = self._settle(
-                found,
-                todo,
-                spec.decided_in(key, _pick(keys, todo)),
-                Verdict.RELOAD,
-                spec.name,
-            )
+            matched = spec.decided_in(key, _pick(keys, todo))
+            todo = self._settle(found, todo, matched, Verdict.RELOAD, spec)
         unmatched = self._decision(Verdict.UNWATCHED, "no include pattern matches", None)
         for i in todo:
             found[i] = unmatched
@@ -228,18 +217,18 @@ class WatchRules:
         self,
         found: list[Decision | None],
         todo: list[int],
-        patterns: list[str | None],
+        matched: dict[int, str],
         verdict: Verdict,
-        source: str,
+        spec: PatternSpec,
     ) -> list[int]:
-        """Record the files a list decided; the others are left for the next list."""
-        left, known = [], self._known(verdict)
-        for i, pattern in zip(todo, patterns, strict=True):
-            if pattern is None:
-                left.append(i)
-            else:
-                found[i] = self._decision(verdict, source, pattern, known)
-        return left
+        """Record the files a list decided (by position in `todo`); the others are left for the
+        next list."""
+        if not matched:
+            return todo
+        known = self._known(verdict)
+        for at, pattern in matched.items():
+            found[todo[at]] = self._decision(verdict, spec.name, pattern, known)
+        return [i for at, i in enumerate(todo) if at not in matched]
 
     def _decision(
         self,
