@@ -232,7 +232,7 @@ def _output(
     if not as_json:
         render(data)
         return
-    from meshdev.show.debug import json_text  # straight to stdout, one list entry a line
+    from meshdev.show.jsontext import json_text  # straight to stdout, one list entry a line
 
     sys.stdout.write(json_text(data))
     sys.stdout.flush()

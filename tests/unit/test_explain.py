@@ -6,7 +6,7 @@ from pathlib import Path
 from meshdev.decide import explain
 from meshdev.project.project import load_project
 from meshdev.project.settings import Flags
-from meshdev.show.debug import json_text
+from meshdev.show.jsontext import json_text
 from meshdev.sources.commands import parse, socket_path
 
 

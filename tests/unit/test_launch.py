@@ -235,3 +235,50 @@ def test_the_late_front_is_made_at_its_first_use_and_told_where_to_report() -> N
     assert len(made) == 1
     web = ("in_flight", "web")
     assert made[0].calls == [("attach", print), web, web, ("close", None)]
+
+
+WATCHES = typer.main.get_command(cli.app).commands["debug"].commands["watches"]  # type: ignore[attr-defined]
+WATCH_TOKENS = ["--json", "--config", "--config=c.yaml", "c.yaml", "agents", "a.py", "--", "-h"]
+WATCH_TOKENS += ["--help", "--bogus", "", "--json=1", "-", "--config="]
+
+
+def typer_watches(args: Sequence[str]) -> dict[str, Any] | None:
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            params = dict(WATCHES.make_context("watches", list(args)).params)
+    except Exception:  # click's usage errors and the Exit of --help alike
+        return None
+    return {**params, "paths": tuple(params["paths"] or ())}
+
+
+def test_debug_watches_json_knows_the_options_typer_declares() -> None:
+    options = {opt for param in WATCHES.params for opt in param.opts}
+    assert options == {"paths", "--config", "--json"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(WATCH_TOKENS), max_size=5))
+def test_debug_watches_json_is_read_as_typer_reads_it_or_left_to_typer(args: list[str]) -> None:
+    light = argv.parse_watches(args)
+    if light is not None:
+        assert light == typer_watches(args)
+        assert light["as_json"] is True
+
+
+def test_debug_watches_json_goes_the_light_way_and_prints_what_typer_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.py").write_text("if __name__ == '__main__':\n    pass\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["meshdev", "debug", "watches", "--json"])
+    with pytest.raises(SystemExit) as ended:
+        argv.main()
+    light = capsys.readouterr().out
+    assert ended.value.code == 0 and '"a.py"' in light
+    monkeypatch.setattr(cli, "main", lambda: pytest.fail("typer was asked"))
+    with pytest.raises(SystemExit):
+        argv.main()
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        cli.app(["debug", "watches", "--json"])
+    assert capsys.readouterr().out == light
