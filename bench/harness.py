@@ -174,19 +174,24 @@ def running(
     env = {**os.environ, "BENCH_MARKER": str(marker), "NO_COLOR": "1", **dict(tool.env)}
     env.update(extra_env or {})
     env["PATH"] = f"{PYTHON.parent}:{env.get('PATH', '')}"
-    proc = subprocess.Popen(
-        tool.command(fixture, port),
-        cwd=fixture,
+    proc = detached(tool.command(fixture, port), fixture, env)
+    try:
+        yield proc
+    finally:
+        stop(proc, [s.pid for s in stamps(marker)])
+
+
+def detached(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A command in a session of its own, without a terminal: `stop` ends it and its agents."""
+    return subprocess.Popen(
+        list(argv),
+        cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
-    try:
-        yield proc
-    finally:
-        stop(proc, [s.pid for s in stamps(marker)])
 
 
 def stop(proc: subprocess.Popen[bytes], pids: Sequence[int]) -> None:

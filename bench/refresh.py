@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness import stop
+from harness import detached, stop
 from mcp_front import reset_signals
 
 STRATEGIES = ("refresh", "warm", "restart")
@@ -85,15 +85,7 @@ def running(folder: Path, strategy: str) -> Iterator[tuple[Path, Path]]:
         "--reload-delay",
         str(QUIET_MS),
     ]
-    proc = subprocess.Popen(
-        [*args, "--events", str(events)],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = detached([*args, "--events", str(events)], folder, env)
     try:
         yield marker, events
     finally:
