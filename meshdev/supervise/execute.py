@@ -59,6 +59,7 @@ class Executor:
         waiting: list[str] = []
         for agent in agents:
             self.prints.remember(self.deps.track(agent))
+            self.health.new_tail(agent.name)
             life = self.fleet.start(agent, project, reason, changes, self._fronted(agent), beside)
             if life is None:
                 continue

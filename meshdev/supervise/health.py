@@ -58,12 +58,16 @@ class Health:
         with self._tails_lock:
             return list(self._tails.get(agent, ()))
 
+    def new_tail(self, agent: str) -> None:
+        """Before a process of `agent` is spawned: a forked one can crash, and its traceback be
+        read, before the spawn has even returned."""
+        with self._tails_lock:
+            self._tails.pop(agent, None)
+
     def started(self, agent: AgentDef, life: Life, settings: Settings, told: bool = False) -> None:
         """A new process of `agent` was spawned: arm the checks that will call it ready.
         `told`: its readiness will be reported (by the MCP front), not guessed."""
         now, name, generation = self.clock(), agent.name, life.generation
-        with self._tails_lock:
-            self._tails.pop(name, None)
         if told:
             self.signals_ready.add(name)
         if agent.ready_port is not None or name in self.signals_ready:

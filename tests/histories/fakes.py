@@ -91,6 +91,7 @@ class FakeSpawner:
         self.slow: set[str] = set()  # agents whose next processes ignore SIGTERM
         self.failing: set[str] = set()  # agents whose spawn fails (OSError)
         self.during_stop: Callable[[], None] | None = None  # what happens while agents stop
+        self.first_words: dict[str, str] = {}  # agent -> stderr its processes write at once
 
     def spawn(self, request: SpawnRequest, sinks: Sinks) -> FakeProcess:
         if request.agent in self.failing:
@@ -98,6 +99,8 @@ class FakeSpawner:
         process = FakeProcess(request.agent, request.generation, self.clock(), sinks, request)
         process.ignores_sigterm = request.agent in self.slow
         self.spawned.append(process)
+        for text in self.first_words.get(request.agent, "").splitlines():
+            sinks.line(request.agent, "err", text)  # a forked process: before spawn returns
         return process
 
     def stop(self, handles: Sequence[AgentHandle], grace_seconds: float) -> list[StopResult]:

@@ -167,6 +167,16 @@ def test_a_module_only_loaded_at_run_time_restarts_its_agent(mesh: Mesh) -> None
     assert mesh.starts("beta") == 1
 
 
+def test_a_traceback_written_before_the_spawn_returned_is_in_the_crash_report(
+    mesh: Mesh,
+) -> None:
+    mesh.spawner.first_words["alpha"] = "Traceback (most recent call last):\nValueError: early"
+    mesh.save("lib/shared.py", "VALUE = 2\n")
+    mesh.advance(QUIET)
+    mesh.crash("alpha")
+    assert "ValueError: early" in mesh.loop.health.tail("alpha")  # what circuit_open will show
+
+
 def test_an_agents_own_output_never_restarts_it(mesh: Mesh) -> None:
     output = mesh.put("conf/out.yaml", "n: 1\n")
     mesh.report("gamma", FilesReport(opened=(output,), written=(output,)))
