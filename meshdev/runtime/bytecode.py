@@ -52,7 +52,8 @@ class CheckedLoader(machinery.SourceFileLoader):
         built_from[path] = digest
         if cached and not sys.dont_write_bytecode:
             # set_data writes atomically and quietly gives up where it cannot (read-only).
-            self.set_data(cached, MAGIC_NUMBER + _CHECKED_HASH + digest + marshal.dumps(code))
+            data = MAGIC_NUMBER + _CHECKED_HASH + digest + marshal.dumps(code)
+            self.set_data(cached, data, _mode=_mode_of(path))
         return code
 
 
@@ -82,7 +83,15 @@ def write_checked(path: str, source: bytes, code: CodeType) -> None:
     except NotImplementedError:
         return
     data = MAGIC_NUMBER + _CHECKED_HASH + _imp.source_hash(_KEY, source) + marshal.dumps(code)
-    machinery.SourceFileLoader("", path).set_data(cached, data)
+    machinery.SourceFileLoader("", path).set_data(cached, data, _mode=_mode_of(path))
+
+
+def _mode_of(source: str) -> int:
+    """The bytecode cache is as private as its source, as Python's own loader makes it."""
+    try:
+        return (os.stat(source).st_mode & 0o777) | 0o200
+    except OSError:
+        return 0o600
 
 
 def source_digest(path: str) -> bytes | None:

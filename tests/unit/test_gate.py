@@ -75,11 +75,14 @@ def test_what_the_gate_compiled_is_what_an_import_would_load(tmp_path: Path, mon
 
     path = tmp_path / "m.py"
     path.write_text("VALUE = 42\n")
+    path.chmod(0o600)
     gate = KeepLastGood()
     gate.precheck([path])
     source, code = gate.fresh[path]
     write_checked(str(path), source, code)
-    cached = Path(cache_from_source(str(path))).read_bytes()
+    cache = Path(cache_from_source(str(path)))
+    assert cache.stat().st_mode & 0o777 == 0o600  # as private as its source
+    cached = cache.read_bytes()
     assert int.from_bytes(cached[4:8], "little") == 0b11  # hash-based, checked against the source
     assert marshal.loads(cached[16:]).co_consts == code.co_consts
     loaded = CheckedLoader("m", str(path)).get_code("m")
