@@ -8,9 +8,8 @@ Runs on the loop's thread. The loop asks `restart(name, reason)` for the restart
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from meshdev.decide.reload import Decision
 from meshdev.decide.timers import RefreshDeadline, Timers
@@ -119,7 +118,3 @@ class Refresher:
         self.emit(Event("refresh_failed", {**fields, "kept": not report.restart}))
         if report.restart:
             restart(name, f"its refresh failed ({report.error})")
-
-
-def files_of(refresh: Mapping[str, tuple[Path, ...]]) -> set[Path]:
-    return {path for causes in refresh.values() for path in causes}
