@@ -109,21 +109,19 @@ class Meshdev:
         self.proc: subprocess.Popen[bytes] | None = None
         self._barriers = 0
 
+    def command(self) -> list[str]:
+        """How this meshdev is started (a subclass may start it another way)."""
+        return [sys.executable, "-m", "meshdev", "start", *self.args]
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **self.env}
+
     def start(self, wait_ready: Iterable[str] = (), stdin_pipe: bool = False) -> Meshdev:
-        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **self.env}
         with self.output_path.open("wb") as out:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "meshdev",
-                    "start",
-                    *self.args,
-                    "--events",
-                    str(self.events_path),
-                ],
+                [*self.command(), "--events", str(self.events_path)],
                 cwd=self.cwd or self.root,
-                env=env,
+                env=self.environment(),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,

@@ -18,22 +18,12 @@ SCRIPT = Path(sys.executable).with_name("meshdev")  # the console script beside 
 class ConsoleScript(Meshdev):
     """A real meshdev started by its console script, with --plain."""
 
-    def start(self, wait_ready: tuple[str, ...] = (), stdin_pipe: bool = False) -> Meshdev:
-        command = [str(SCRIPT), "start", *self.args, "--plain", "--events", str(self.events_path)]
+    def command(self) -> list[str]:
+        return [str(SCRIPT), "start", *self.args, "--plain"]
+
+    def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}  # --plain alone
-        with self.output_path.open("wb") as out:
-            self.proc = subprocess.Popen(
-                command,
-                cwd=self.root,
-                env={**env, **self.env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        for agent in wait_ready:
-            self.wait_event("agent_ready", agent=agent)
-        return self
+        return {**env, **self.env}
 
 
 @pytest.mark.skipif(not SCRIPT.exists(), reason="meshdev is not installed beside this Python")

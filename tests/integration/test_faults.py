@@ -67,22 +67,8 @@ class Wrapped(Meshdev):
 
     prefix: list[str] = field(default_factory=list)
 
-    def start(self, wait_ready: tuple[str, ...] = (), stdin_pipe: bool = False) -> Wrapped:
-        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **self.env}
-        command = [sys.executable, "-m", "meshdev", "start", *self.args]
-        with self.output_path.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [*self.prefix, *command, "--events", str(self.events_path)],
-                cwd=self.cwd or self.root,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        for agent in wait_ready:
-            self.wait_event("agent_ready", agent=agent)
-        return self
+    def command(self) -> list[str]:
+        return [*self.prefix, *super().command()]
 
 
 @pytest.fixture
