@@ -40,7 +40,7 @@ def split(
     offering: Collection[str],
 ) -> Split:
     """`offering`: the agents whose running process answers the refresh signal."""
-    allowed = _Allowed(project)
+    allowed: _Allowed | None = None  # made once an agent is under refresh: most never are
     refresh: dict[str, tuple[Path, ...]] = {}
     rest: dict[str, tuple[Path, ...]] = {}
     instead: dict[str, str] = {}
@@ -48,6 +48,7 @@ def split(
         if strategy_of(project, name) != "refresh":
             rest[name] = causes
             continue
+        allowed = allowed or _Allowed(project)
         reason = _cannot(name, causes, why, allowed, offering)
         if reason is None:
             refresh[name] = causes

@@ -75,13 +75,14 @@ def refresh() -> None:
 
 
 def _refresh(started: float) -> None:
-    stale = _stale_modules()
+    modules = _project_modules()
+    stale = _stale_modules(modules)
     refused = [m for m in stale if getattr(m, "__meshdev_refresh__", True) is False]
     if refused:
         reason = ValueError("it declares __meshdev_refresh__ = False")
         _tell_failure(refused[0], None, reason, restart=True)
         return
-    order = _reload_order(stale)
+    order = _reload_order(stale, modules)
     failed = _swap(order)
     if failed is not None:
         module, exc = failed
@@ -94,12 +95,10 @@ def _refresh(started: float) -> None:
         except BaseException as exc:
             _tell_failure(None, exc, exc, restart=True)
             return
-    modules = [m.__name__ for m in order]
+    names = [m.__name__ for m in order]
     files = [str(m.__file__) for m in order]
     seconds = round(time.perf_counter() - started, 6)
-    _send(
-        {protocol.KIND: protocol.REFRESHED, "modules": modules, "files": files, "seconds": seconds}
-    )
+    _send({protocol.KIND: protocol.REFRESHED, "modules": names, "files": files, "seconds": seconds})
 
 
 def _project_modules() -> list[types.ModuleType]:
@@ -115,9 +114,9 @@ def _project_modules() -> list[types.ModuleType]:
     ]
 
 
-def _stale_modules() -> list[types.ModuleType]:
+def _stale_modules(modules: list[types.ModuleType]) -> list[types.ModuleType]:
     found = []
-    for module in _project_modules():
+    for module in modules:
         path = module.__file__
         assert isinstance(path, str)
         digest = bytecode.source_digest(path)
@@ -126,26 +125,26 @@ def _stale_modules() -> list[types.ModuleType]:
     return found
 
 
-def _reload_order(stale: list[types.ModuleType]) -> list[types.ModuleType]:
+def _reload_order(
+    stale: list[types.ModuleType], modules: list[types.ModuleType]
+) -> list[types.ModuleType]:
     """The stale modules and every project module that holds what they define (`import x`,
     `from x import f`), each after the modules it takes from: inner first."""
+    by_name = {m.__name__: m for m in modules}
+    sources = {name: _sources_of(module) for name, module in by_name.items()}
     chosen = {m.__name__ for m in stale}
-    candidates = _project_modules()
     grew = True
     while grew:
-        grew = False
-        for module in candidates:
-            if module.__name__ not in chosen and _takes_from(module, chosen):
-                chosen.add(module.__name__)
-                grew = True
+        holders = {name for name, taken in sources.items() if taken & chosen} - chosen
+        chosen |= holders
+        grew = bool(holders)
     ordered: list[types.ModuleType] = []
-    by_name = {m.__name__: m for m in candidates}
 
     def visit(name: str, seen: set[str]) -> None:
         if name in seen or name not in by_name:
             return
         seen.add(name)
-        for inner in sorted(chosen & _sources_of(by_name[name])):
+        for inner in sorted(chosen & sources[name]):
             visit(inner, seen)
         ordered.append(by_name[name])
 
@@ -169,10 +168,6 @@ def _sources_of(module: types.ModuleType) -> set[str]:
         if isinstance(name, str) and name != module.__name__ and not name.startswith(own):
             found.add(name)
     return found
-
-
-def _takes_from(module: types.ModuleType, names: set[str]) -> bool:
-    return bool(_sources_of(module) & names)
 
 
 def _swap(order: list[types.ModuleType]) -> tuple[types.ModuleType, BaseException] | None:
