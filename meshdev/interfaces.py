@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from meshdev.sources.messages import AgentReport, RawBatch
+if TYPE_CHECKING:  # imported before the first spawn (processes/early.py): only what it needs
+    from meshdev.sources.messages import AgentReport, RawBatch
 
 Clock = Callable[[], float]  # monotonic seconds
 LineSink = Callable[[str, str, str], None]  # agent, stream ("out" | "err"), text
 LinesSink = Callable[[str, str, Sequence[str]], None]  # agent, stream, lines in order
-ReportSink = Callable[[str, int, AgentReport], None]  # agent, generation, report
+ReportSink = Callable[[str, int, "AgentReport"], None]  # agent, generation, report
 ExitSink = Callable[[str, int, int], None]  # agent, generation, return code
 ProtocolSink = Callable[[str, int, bytes], None]  # agent, generation, one line of its stdout
-BatchSink = Callable[[RawBatch], None]
+BatchSink = Callable[["RawBatch"], None]
 ErrorSink = Callable[[str], None]
 
 

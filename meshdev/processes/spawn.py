@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import IO, Any, Protocol
 
 from meshdev.interfaces import (
@@ -31,7 +32,6 @@ from meshdev.interfaces import (
     StopResult,
 )
 from meshdev.processes import probe, relay, stop
-from meshdev.processes.reports import decode, kept_pid
 from meshdev.runtime import protocol
 
 # `-c` rather than `-m meshdev.runtime`: runpy is not needed, and every start pays for imports.
@@ -253,12 +253,21 @@ def _relay_reports(process: AgentProcess, fd: int, sink: ReportSink) -> None:
     # with a reset instead of an end of file, after every line it wrote.
     with os.fdopen(fd, "rb") as pipe, contextlib.suppress(ConnectionResetError):
         for raw in pipe:
-            if process.kept_pid is None and (pid := kept_pid(raw)) is not None:
+            reports = _reports()
+            if process.kept_pid is None and (pid := reports.kept_pid(raw)) is not None:
                 process.kept_pid = pid
                 continue
-            report = decode(raw)
+            report = reports.decode(raw)
             if report is not None:
                 sink(process.agent, process.generation, report)
+
+
+def _reports() -> ModuleType:
+    """Imported at the first report: `meshdev start` spawns its agents before it imports the
+    loop (processes/early.py), and the typed messages are not needed before."""
+    from meshdev.processes import reports
+
+    return reports
 
 
 def _wait_for_exit(

@@ -24,11 +24,13 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from meshdev.runtime import private
 from meshdev.show.terminal import TypedLine, typing_on
-from meshdev.sources.messages import Reply
+
+if TYPE_CHECKING:  # imported before the first spawn: only what it needs
+    from meshdev.sources.messages import Reply
 
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
 _PRIVATE, _NAME = ".meshdev", "control.sock"
@@ -95,7 +97,7 @@ class AlreadyRunning(Exception):
         self.path = path
 
 
-CommandSink = Callable[[str, Reply], None]
+CommandSink = Callable[[str, "Reply"], None]
 
 
 class ControlServer:

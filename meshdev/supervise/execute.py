@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from meshdev.decide.dependencies import MCP_SDKS, Dependencies
+from meshdev.decide.dependencies import Dependencies
 from meshdev.decide.fingerprints import Fingerprints
 from meshdev.decide.reload import Decision
 from meshdev.events import Event, EventSink
@@ -21,6 +21,7 @@ from meshdev.project.discovery import AgentDef
 from meshdev.project.project import Project
 from meshdev.supervise.fleet import Fleet, Life, Timing
 from meshdev.supervise.health import Health
+from meshdev.supervise.starting import fronted
 
 STORM = 20  # files in one batch: told as one summary line
 _BATCH_FILES_SHOWN = 50
@@ -77,10 +78,7 @@ class Executor:
             self.health.started(agent, life, project.settings, told)
 
     def _fronted(self, agent: AgentDef) -> bool:
-        """Behind the HTTP front: its listening sockets move to private ports."""
-        if agent.front is not None:
-            return agent.front
-        return not agent.speaks_mcp and self.deps.imports_any(agent.name, MCP_SDKS)
+        return fronted(agent, self.deps)
 
     def _overlaps(self, name: str, project: Project) -> bool:
         """Two of its processes can run at once: the front holds its ports (or each has its own

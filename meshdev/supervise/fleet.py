@@ -8,21 +8,17 @@ and exit are held, and it is announced only once the predecessor is gone.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meshdev.decide.refreshable import strategy_of
 from meshdev.events import Event, EventSink
-from meshdev.interfaces import AgentHandle, Sinks, Spawner, SpawnRequest, StopResult
+from meshdev.interfaces import AgentHandle, Sinks, Spawner, StopResult
 from meshdev.project.discovery import AgentDef
 from meshdev.project.project import Project
-from meshdev.project.statestore import Prepared, StateStore, file_stem
-from meshdev.runtime import private, protocol
+from meshdev.project.statestore import Prepared, StateStore
 from meshdev.supervise.beside import Beside, Gate, HandsOver
+from meshdev.supervise.starting import spawn_request
 
 
 @dataclass(frozen=True)
@@ -50,8 +46,15 @@ class Life:
 
 class Fleet:
     def __init__(
-        self, spawner: Spawner, sinks: Sinks, emit: EventSink, clock: Callable[[], float]
+        self,
+        spawner: Spawner,
+        sinks: Sinks,
+        emit: EventSink,
+        clock: Callable[[], float],
+        places: Mapping[Path, Prepared] | None = None,
     ) -> None:
+        """`places`: private places already made ready (for the first starts), their warnings
+        still to be told."""
         self.spawner = spawner
         self.sinks = sinks
         self.emit = emit
@@ -61,7 +64,8 @@ class Fleet:
         self._generation: dict[str, int] = {}
         self._life: dict[str, Life] = {}
         self._beside: dict[str, Beside] = {}  # started beside a predecessor still stopping
-        self._places: dict[Path, Prepared] = {}  # private places made ready in this run
+        self._places: dict[Path, Prepared] = dict(places or {})  # made ready in this run
+        self._untold = set(self._places)
         self._warned: set[str] = set()  # what a lasting failure (a full disk) has already said
 
     def start(
@@ -80,24 +84,9 @@ class Fleet:
         gate = Gate(self.sinks) if beside and old is not None else None
         generation = self._generation.get(agent.name, 0) + 1
         self._generation[agent.name] = generation
-        channel = _runtime_env(agent, project, changes, self._prepared(project), self._warn_once)
-        if fronted:
-            channel[protocol.FRONT] = "http"
-        if gate is not None:
-            channel[protocol.HANDOVER] = "1"
-        strategy = strategy_of(project, agent.name)
-        if strategy == "refresh":
-            channel[protocol.REFRESH] = "1"
-        env = {**dict(agent.env), **channel}
-        request = SpawnRequest(
-            agent.name,
-            generation,
-            agent.script,
-            agent.args,
-            env,
-            project.root,
-            agent.speaks_mcp,
-            warm=strategy != "restart",  # a refresh that cannot be is a warm restart
+        prepared, held = self._prepared(project), gate is not None
+        request = spawn_request(
+            agent, project, generation, prepared, self._warn_once, changes, fronted, held
         )
         try:
             handle = self.spawner.spawn(request, gate.sinks() if gate else self.sinks)
@@ -142,6 +131,9 @@ class Fleet:
         prepared = self._places.get(project.private_dir)
         if prepared is None:
             prepared = self._places[project.private_dir] = StateStore(project.private_dir).prepare()
+            self._untold.add(project.private_dir)
+        if project.private_dir in self._untold:
+            self._untold.discard(project.private_dir)
             for message in prepared.warnings:
                 self.emit(Event("warning", {"message": message}))
         return prepared
@@ -239,53 +231,3 @@ class Fleet:
             self.emit(Event("warning", {"message": message}))
             return "retry_fresh"
         return "crashed"
-
-
-def _runtime_env(
-    agent: AgentDef,
-    project: Project,
-    changes: Sequence[Path],
-    prepared: Prepared,
-    warn: Callable[[str, str], None],
-) -> dict[str, str]:
-    """How the runtime inside the agent finds meshdev (see runtime/protocol.py)."""
-    settings = project.settings
-    env = {
-        protocol.AGENT: agent.name,
-        protocol.ROOT: str(project.root),
-        protocol.GRACE_MS: str(settings.stop_grace_ms),
-    }
-    if prepared.place is not None:
-        try:
-            env[protocol.START_INFO] = str(_write_start_info(prepared.place, agent.name, changes))
-        except OSError as exc:  # a full disk, a folder gone read-only: the agent starts anyway
-            warn(
-                "start_info",
-                f"cannot write {agent.name}'s start file in {prepared.place / 'run'} ({exc}); "
-                "agents start, but meshdev.changes() is empty until it can",
-            )
-    if settings.preserve_state and prepared.place is not None:
-        store = StateStore(project.private_dir)
-        env[protocol.STATE_FILE] = str(store.file_for(agent.name))
-        env[protocol.STATE_SECRET] = str(store.secret_path)
-        env[protocol.CHECKPOINT_MS] = str(settings.checkpoint_interval_ms)
-        env[protocol.STATE_WARN_BYTES] = str(settings.state_warn_mb * 1_000_000)
-    return env
-
-
-def _write_start_info(place: Path, agent: str, changes: Sequence[Path]) -> Path:
-    """The changed paths go through a private file, never an environment variable (E2BIG)."""
-    folder = place / "run"
-    path = folder / f"{file_stem(agent)}.json"
-    tmp = folder / f"{file_stem(agent)}.tmp"
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()  # left by a killed meshdev; never written through, should it be a link
-    try:
-        with os.fdopen(private.create_file(str(tmp)), "w", encoding="utf-8") as handle:
-            json.dump({"changes": [str(p) for p in changes]}, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    return path

@@ -28,7 +28,7 @@ from meshdev.events import Event, EventSink
 from meshdev.interfaces import Clock, Front, LinesSink, NoFront, Sinks, Spawner, WatcherFactory
 from meshdev.project.project import Project, expecting_config
 from meshdev.project.settings import Flags
-from meshdev.project.statestore import StateStore
+from meshdev.project.statestore import Prepared, StateStore
 from meshdev.sources.commands import understand
 from meshdev.sources.messages import (
     AgentReport,
@@ -56,6 +56,7 @@ class Options:
     env: Mapping[str, str]
     flags: Flags
     own_files: frozenset[Path] = frozenset()  # meshdev's own outputs (--events): never a trigger
+    places: Mapping[Path, Prepared] | None = None  # made ready for the first starts (compose.py)
 
 
 class Supervisor:
@@ -81,7 +82,7 @@ class Supervisor:
         self.front.attach(self._post_report)
         mcp = self.front.server_line
         sinks = Sinks(self._post_line, self._post_report, self._post_exit, mcp, self._post_lines)
-        self.fleet = Fleet(spawner, sinks, emit, clock)
+        self.fleet = Fleet(spawner, sinks, emit, clock, options.places)
         self.deps = Dependencies(project.root)
         self.decider = Decider(options.env, options.flags)
         self.health = Health(self.fleet, self.timers, spawner.port_open, emit, clock)

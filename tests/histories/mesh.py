@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import queue
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,8 @@ from typing import Any
 from fakes import FakeClock, FakeSpawner, FakeWatcherFactory
 
 from meshdev.events import Event
+from meshdev.interfaces import Spawner, SpawnRequest
+from meshdev.processes.early import EarlyStarts
 from meshdev.project.project import load_project
 from meshdev.project.settings import Flags
 from meshdev.sources.messages import (
@@ -25,6 +27,7 @@ from meshdev.sources.messages import (
     WatchError,
 )
 from meshdev.supervise.loop import Options, Supervisor
+from meshdev.supervise.starting import first_requests
 
 MAIN = 'if __name__ == "__main__":\n    serve()\n'
 
@@ -56,7 +59,10 @@ class Mesh:
         flags: Flags | None = None,
         targets: tuple[str, ...] = ("agents",),
         own_files: frozenset[Path] = frozenset(),
+        early: Callable[[list[SpawnRequest]], list[SpawnRequest]] | None = None,
     ) -> None:
+        """`early`: the first starts are begun before the loop exists, as `compose.py` does
+        (given the requests, it returns those to begin)."""
         self.root = root
         for rel, text in files.items():
             self.put(rel, text)
@@ -67,10 +73,17 @@ class Mesh:
         self.lines: list[tuple[str, str, str]] = []
         env, flags = dict(env or {}), flags or Flags()
         project = load_project([root / t for t in targets], None, env, flags, root)
-        options = Options(env, flags, own_files)
+        spawner: Spawner = self.spawner
+        places = None
+        if early is not None:
+            requests, prepared = first_requests(project)
+            spawner = self.early = EarlyStarts(self.spawner)
+            self.early.begin(early(requests))
+            places = {project.private_dir: prepared}
+        options = Options(env, flags, own_files, places)
         self.loop = Supervisor(
             project,
-            self.spawner,
+            spawner,
             self.watcher,
             self.events.append,
             self._lines,

@@ -549,8 +549,11 @@ def test_a_server_never_answers_another_users_process(open_folder: Path) -> None
 def test_a_second_meshdev_on_the_same_project_refuses_before_starting_anything(
     tmp_path: Path, meshdev_run: Run
 ) -> None:
-    counter_project(tmp_path)
-    md = meshdev_run("agents", wait_ready=("counter",))
+    counter = counter_project(tmp_path)
+    record = "open(os.environ['STARTS'], 'a').write(f'{os.getpid()}\\n')\n"  # even a brief one
+    counter.write_text(COUNTER.replace("import meshdev\n", "import meshdev\n" + record))
+    starts = tmp_path / "starts.txt"
+    md = meshdev_run("agents", env={"STARTS": str(starts)}, wait_ready=("counter",))
     agents = md.pids()
     assert md.proc is not None
     second = subprocess.run(
@@ -559,13 +562,14 @@ def test_a_second_meshdev_on_the_same_project_refuses_before_starting_anything(
         capture_output=True,
         text=True,
         timeout=30,
-        env={**os.environ, "NO_COLOR": "1"},
+        env={**os.environ, "NO_COLOR": "1", "STARTS": str(starts)},
     )
     said = (second.stdout + second.stderr).strip()
     assert second.returncode == 1 and len(said.splitlines()) == 1, said
     assert f"another meshdev (pid {md.proc.pid})" in said and "meshdev reload" in said
     events = (tmp_path / "second.jsonl").read_text()
     assert "agent_started" not in events  # nothing started, not even for a moment
+    assert len(starts.read_text().split()) == 1  # the first meshdev's counter, alone
     assert md.pids() == agents and all(is_alive(pid) for pid in agents.values())
     assert not list((tmp_path / ".meshdev/state").glob("*.crashed-*"))
     result = cli("reload", cwd=tmp_path)

@@ -102,6 +102,23 @@ STUBBORN = agent_source(
 )
 
 
+def test_each_agent_is_spawned_once_before_the_loop_and_its_first_words_are_shown(
+    mesh: Path, meshdev_run: Run
+) -> None:
+    """The first starts are begun before the loop is built (processes/early.py), and adopted."""
+    record = "open(os.environ['STARTS'], 'a').write(f'{os.getpid()}\\n')"
+    for name in ("alpha", "beta"):
+        write(mesh / f"agents/{name}.py", agent_source(f"# {name}", record))
+    started = mesh / "starts.txt"
+    md = start_mesh(meshdev_run, env={"STARTS": str(started)})
+    assert len(started.read_text().split()) == 2, "alpha and beta, each started once"
+    for name in ("alpha", "beta", "gamma"):
+        assert starts(md, name) == 1
+    own = started.read_text().split()
+    wait_until(lambda: all(f"up {pid}" in md.output() for pid in own), "their first lines")
+    assert "Traceback" not in md.output(), md.context()
+
+
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_every_agent_and_its_group(
     mesh: Path, meshdev_run: Run, sig: int, code: int

@@ -24,7 +24,7 @@ from meshdev.project.project import load_project
 from meshdev.project.settings import Flags
 from meshdev.runtime import private, protocol
 from meshdev.show.eventlog import EventLog
-from meshdev.supervise import fleet as fleet_module
+from meshdev.supervise import starting as starting_module
 from meshdev.supervise.fleet import Fleet
 
 FULL = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -70,10 +70,10 @@ def test_a_start_on_a_full_disk_starts_the_agent_and_warns_once(
     def full(path: str) -> int:
         raise FULL
 
-    monkeypatch.setattr(fleet_module.private, "create_file", full)
+    monkeypatch.setattr(starting_module.private, "create_file", full)
     for _ in range(3):
         assert fleet.start(agent, project, "restart") is not None  # was: a traceback
-    monkeypatch.setattr(fleet_module.private, "create_file", private.create_file)
+    monkeypatch.setattr(starting_module.private, "create_file", private.create_file)
     warnings = [e["message"] for e in events if e.kind == "warning"]
     assert len(warnings) == 1 and "No space left on device" in warnings[0]
     assert len(spawner.spawned) == 4
