@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -91,6 +90,8 @@ class WarmSpawner:
             self._templates, self._next = {}, {}
         for template in templates:
             template.close()
+        import shutil  # not before the first spawn: it imports the compression modules
+
         shutil.rmtree(self._records, ignore_errors=True)
 
     def _record_of(self, agent: str) -> Path:

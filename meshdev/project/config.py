@@ -69,12 +69,21 @@ def find_config(start: Path) -> Path | None:
 
 
 def load_config(path: Path) -> FileConfig:
-    """Parse and validate `path`; raise UsageError listing every problem found. (The reading is
-    in `configread`, imported here: PyYAML costs 20 ms, which a project without a .meshwatch
-    never pays.)"""
-    from meshdev.project.configread import load_config as load
+    """Parse and validate `path`; raise UsageError listing every problem found. A text read
+    before comes from the cache (`configcache`); the reading is in `configread`, imported only
+    when needed: PyYAML costs 20 ms, paid before the first agent is spawned."""
+    from meshdev.project import configcache
+    from meshdev.project.configtext import read_text
 
-    return load(path)
+    text = read_text(path)
+    known = configcache.recall(path, text)
+    if known is not None:
+        return known
+    from meshdev.project.configread import read_config
+
+    config = read_config(text, path)
+    configcache.remember(path, text, config)
+    return config
 
 
 _FIELDS = ("include", "exclude", "log_only", "refresh", "restart", "agents")

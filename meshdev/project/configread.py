@@ -25,14 +25,13 @@ from meshdev.project.readers import (
     unknown,
     whole,
 )
-from meshdev.project.yamlsafe import compose, read_text
+from meshdev.project.yamlsafe import compose
 
-__all__ = ["AGENT_KEYS", "TOP_KEYS", "load_config", "parse_config"]
+__all__ = ["AGENT_KEYS", "TOP_KEYS", "parse_config", "read_config"]
 
 
-def load_config(path: Path) -> FileConfig:
-    """Parse and validate `path`; raise UsageError listing every problem found."""
-    text = read_text(path)
+def read_config(text: str, path: Path) -> FileConfig:
+    """Parse and validate `path`'s text; raise UsageError listing every problem found."""
     try:
         return parse_config(text, path)
     except UsageError:

@@ -12,7 +12,6 @@ process and another user's process never gets an answer.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import fcntl
 import functools
@@ -21,13 +20,12 @@ import os
 import socket
 import struct
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from meshdev.runtime import private
-from meshdev.show.terminal import TypedLine, typing_on
 
 if TYPE_CHECKING:  # imported before the first spawn: only what it needs
     from meshdev.sources.messages import Reply
@@ -241,31 +239,3 @@ def _check_folder(folder: Path) -> None:
             f"{folder} is not a folder of yours; refusing to talk to a socket in it "
             "(remove it, or set XDG_RUNTIME_DIR to a private folder)"
         )
-
-
-def read_terminal(stream: IO[str], sink: CommandSink, say: Reply) -> None:
-    """Commands typed on meshdev's own stdin, on a thread; returns at end of input. Under the
-    live status view, keys one at a time, edited into the line the view draws (show.terminal),
-    Enter giving the command; else whole lines, as the stream (a pipe, plain mode) gives them."""
-    typed = typing_on(stream)
-
-    def loop() -> None:
-        for line in stream if typed is None else _keyed_lines(stream, typed):
-            if line.strip():
-                sink(line, say)
-
-    threading.Thread(target=loop, name="meshdev-stdin", daemon=True).start()
-
-
-def _keyed_lines(stream: IO[str], typed: TypedLine) -> Iterator[str]:
-    fd = stream.fileno()
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    decoder = codecs.getincrementaldecoder(encoding)("replace")
-    while True:
-        try:
-            keys = os.read(fd, 4096)  # what is there, as soon as one key is
-        except OSError:  # the terminal hung up
-            return
-        if not keys:
-            return
-        yield from typed.feed(decoder.decode(keys))

@@ -10,9 +10,9 @@ import queue
 from typing import IO, TYPE_CHECKING
 
 from meshdev.events import Event
-from meshdev.sources.commands import read_terminal
 from meshdev.sources.messages import Command, Message, Reply
 from meshdev.sources.signals import install_signal_handlers
+from meshdev.sources.typed import read_terminal
 
 if TYPE_CHECKING:
     from meshdev.supervise.listening import Listening

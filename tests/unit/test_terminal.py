@@ -16,7 +16,7 @@ import pytest
 
 from meshdev.show.console import _hint
 from meshdev.show.terminal import TypedLine, typing_keys, typing_on
-from meshdev.sources.commands import read_terminal
+from meshdev.sources.typed import read_terminal
 
 
 @pytest.fixture
