@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # a plain console is made once the first agent is spawned (sh
     from meshdev.front.late import LateFront
     from meshdev.front.stdio import StdioFront
     from meshdev.interfaces import Spawner
+    from meshdev.processes.spare import Spares
     from meshdev.project.statestore import Prepared
     from meshdev.show.console import Console
     from meshdev.show.eventlog import EventLog
@@ -36,19 +37,41 @@ def supervise(
 
     The agents are spawned as soon as the control socket is claimed, and the loop is imported
     and built while they start (processes/early.py)."""
-    from meshdev.processes.early import EarlyStarts
-    from meshdev.processes.warm import WarmSpawner
+    from meshdev.processes.spare import Spares
     from meshdev.supervise.listening import listen
-    from meshdev.supervise.starting import first_requests
 
     console.know_agents(project.discovery.names())
-    spawner = WarmSpawner(_noting(console))
-    early = EarlyStarts(spawner)
+    listening, spares = listen(project), Spares()
     try:
-        listening = listen(project)
         if listening.refused is not None:  # another meshdev runs these agents: nothing starts
             _told(console, log)[1](Event("warning", {"message": listening.refused}))
             return FAILURE
+        spares.begin(project.discovery.agents, project.root)  # they boot while meshdev imports
+        return _supervised(console, project, flags, events, log, listening, spares)
+    finally:
+        spares.close()
+        listening.close()
+        if log is not None:
+            log.close()
+
+
+def _supervised(
+    console: Console,
+    project: Project,
+    flags: Flags,
+    events: Path | None,
+    log: EventLog | None,
+    listening: Listening,
+    spares: Spares,
+) -> int:
+    from meshdev.processes.early import EarlyStarts
+    from meshdev.processes.spawn import SubprocessSpawner
+    from meshdev.processes.warm import WarmSpawner
+    from meshdev.supervise.starting import first_requests
+
+    spawner = WarmSpawner(_noting(console), SubprocessSpawner(spares))
+    early = EarlyStarts(spawner)
+    try:
         requests, prepared = first_requests(project)
         early.begin(requests)
         summary, emit = _told(console, log)
@@ -59,8 +82,6 @@ def supervise(
     finally:
         early.close()
         spawner.close()
-        if log is not None:
-            log.close()
 
 
 def _told(console: Console, log: EventLog | None) -> tuple[Summary, Callable[[Event], None]]:

@@ -12,14 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from meshdev.interfaces import (
     AgentHandle,
@@ -32,10 +30,11 @@ from meshdev.interfaces import (
     StopResult,
 )
 from meshdev.processes import probe, relay, stop
+from meshdev.processes.interpreter import start_interpreter
 from meshdev.runtime import protocol
 
-# `-c` rather than `-m meshdev.runtime`: runpy is not needed, and every start pays for imports.
-_BOOT = "import sys; from meshdev.runtime.boot import main; sys.exit(main())"
+if TYPE_CHECKING:
+    from meshdev.processes.spare import Spares
 
 
 class Popen(Protocol):
@@ -137,19 +136,27 @@ class AgentProcess:
 class SubprocessSpawner:
     """A fresh interpreter per start, running SCRIPT ARGS through meshdev's runtime boot."""
 
+    def __init__(self, spares: Spares | None = None) -> None:
+        self._spares = spares
+
     def spawn(self, request: SpawnRequest, sinks: Sinks) -> AgentProcess:
+        spare = self._spares.take(request) if self._spares is not None else None
+        if spare is not None:
+            process = AgentProcess(
+                request.agent, request.generation, spare.popen, spare.lifeline_fd, *_times(request)
+            )
+            start_relays(process, spare.report_fd, sinks, request.speaks_mcp)
+            return process
         report_r, report_w = report_channel(request)
         lifeline_r, lifeline_w = os.pipe()
         try:
-            popen = subprocess.Popen(
-                [sys.executable, "-c", _BOOT, str(request.script), *request.args],
-                cwd=request.cwd,
-                env=_child_env(request, report_w, lifeline_r),
-                stdin=subprocess.PIPE if request.speaks_mcp else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=(report_w, lifeline_r),
-                start_new_session=True,
+            popen = start_interpreter(
+                request.script,
+                request.args,
+                request.cwd,
+                _child_env(request, report_w, lifeline_r),
+                request.speaks_mcp,
+                (report_w, lifeline_r),
             )
         except BaseException:
             for fd in (report_r, lifeline_w):
@@ -159,9 +166,8 @@ class SubprocessSpawner:
             os.close(report_w)
             os.close(lifeline_r)
         os.set_inheritable(lifeline_w, False)
-        grace = int(request.env.get(protocol.GRACE_MS) or "5000") / 1000
         process = AgentProcess(
-            request.agent, request.generation, popen, lifeline_w, time.monotonic(), grace
+            request.agent, request.generation, popen, lifeline_w, *_times(request)
         )
         process.handover_fd = handover_end(request, report_r)
         start_relays(process, report_r, sinks, request.speaks_mcp)
@@ -188,6 +194,11 @@ class SubprocessSpawner:
 
     def ask_refresh(self, pid: int) -> bool:
         return probe.ask_refresh(pid)
+
+
+def _times(request: SpawnRequest) -> tuple[float, float]:
+    """(started, the grace its clean-up after a crash waits)."""
+    return time.monotonic(), int(request.env.get(protocol.GRACE_MS) or "5000") / 1000
 
 
 def _own(handles: Sequence[AgentHandle]) -> list[AgentProcess]:

@@ -33,6 +33,8 @@ def main() -> int:
     if len(sys.argv) < 2:
         print("usage: python -m meshdev.runtime SCRIPT [ARGS...]", file=sys.stderr)
         return 2
+    if protocol.GO in os.environ and not _wait_for_go(os.environ.pop(protocol.GO)):
+        return 0  # a spare meshdev did not need
     script = os.path.abspath(sys.argv[1])
     channel = {name: os.environ.pop(name, "") for name in protocol.ALL}
     if channel[protocol.MODULES]:  # first registered, so it runs after every other handler
@@ -44,6 +46,27 @@ def main() -> int:
     if channel[protocol.ROOT]:
         bytecode.check_by_content(channel[protocol.ROOT])
     return _run(script)
+
+
+def _wait_for_go(fd_text: str) -> bool:
+    """Started ahead of its start (processes/spare.py): the rest of the environment arrives on
+    the descriptor (NAME=VALUE, NUL between two; no json: it imports `re`), then its end; False
+    when it ends with nothing."""
+    keeper.prepare()
+    fd = int(fd_text)
+    chunks = []
+    try:
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    if not chunks:
+        return False
+    for item in b"".join(chunks).split(b"\0"):
+        name, _, value = item.partition(b"=")
+        if name:
+            os.environ[os.fsdecode(name)] = os.fsdecode(value)
+    return True
 
 
 def _exit_normally(signum: int, frame: types.FrameType | None) -> NoReturn:

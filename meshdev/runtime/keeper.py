@@ -72,7 +72,22 @@ def start(lifeline_fd: int, report_fd: int, grace_seconds: float) -> None:
         os._exit(1)  # never back into the agent's start-up, whatever happened
 
 
+def prepare() -> None:
+    """Load what `start` needs (_ctypes, libffi) now, while there is time: a spare interpreter
+    waiting for its start (processes/spare.py)."""
+    _prctl()
+
+
 def _prctl() -> Callable[..., int] | None:
+    if not _PRCTL:
+        _PRCTL.append(_resolve_prctl())
+    return _PRCTL[0]
+
+
+_PRCTL: list[Callable[..., int] | None] = []  # resolved once
+
+
+def _resolve_prctl() -> Callable[..., int] | None:
     """prctl(2) through _ctypes alone: the ctypes package costs every agent start 4-7 ms."""
     if not hasattr(os, "fork") or not os.path.exists("/proc/self/task"):
         return None

@@ -26,6 +26,9 @@ STATE_WARN_BYTES = "MESHDEV_STATE_WARN_BYTES"
 FRONT = "MESHDEV_FRONT"  # "http": move listening sockets to private ports (runtime/ports.py)
 MODULES = "MESHDEV_MODULES"  # where to write, at exit, the names of the modules it imported
 REFRESH = "MESHDEV_REFRESH"  # "1": reload_strategy refresh; the runtime answers REFRESH_SIGNAL
+# A spare interpreter (processes/spare.py) waits on this descriptor, before anything else, for
+# the rest of its environment (variables of ALL, NAME=VALUE, NUL between); EOF alone: not wanted.
+GO = "MESHDEV_GO"
 
 ALL: tuple[str, ...] = (
     AGENT,

@@ -38,8 +38,9 @@ class Listening:
         self.warnings, self.refused = warnings, refused
 
     def close(self) -> None:
-        if self.control is not None:
-            self.control.close()
+        control, self.control = self.control, None
+        if control is not None:
+            control.close()
 
 
 def listen(project: Project) -> Listening:
