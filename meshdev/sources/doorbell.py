@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
+import functools
 import os
 import select
 from collections.abc import Sequence
@@ -34,9 +34,12 @@ _MASK = (
 _NONBLOCK_CLOEXEC = 0o4000 | 0o2000000  # IN_NONBLOCK | IN_CLOEXEC
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
+    """This process's own symbols, libc's among them: `find_library("c")` would run `ldconfig -p`
+    (a process, tens of milliseconds) at every arming of the watch."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)
         libc.inotify_init1, libc.inotify_add_watch  # noqa: B018 - present, or AttributeError
     except (OSError, AttributeError):
         return None
