@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +49,6 @@ class Spare:
         finally:
             for fd in (report_w, lifeline_r, go_r):
                 os.close(fd)
-        self.started = time.monotonic()
 
     def fits(self, request: SpawnRequest) -> bool:
         own = {k: v for k, v in request.env.items() if k not in protocol.ALL}

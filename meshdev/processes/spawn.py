@@ -198,7 +198,12 @@ class SubprocessSpawner:
 
 def _times(request: SpawnRequest) -> tuple[float, float]:
     """(started, the grace its clean-up after a crash waits)."""
-    return time.monotonic(), int(request.env.get(protocol.GRACE_MS) or "5000") / 1000
+    return time.monotonic(), grace_of(request)
+
+
+def grace_of(request: SpawnRequest) -> float:
+    """Seconds the agent's stop grace lasts: clean-up after a crash waits as long."""
+    return int(request.env.get(protocol.GRACE_MS) or "5000") / 1000
 
 
 def _own(handles: Sequence[AgentHandle]) -> list[AgentProcess]:

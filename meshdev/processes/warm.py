@@ -24,7 +24,13 @@ from pathlib import Path
 
 from meshdev.interfaces import AgentHandle, Sinks, SpawnRequest, StopResult
 from meshdev.processes.forked import ForkedProcess, Template
-from meshdev.processes.spawn import AgentProcess, SubprocessSpawner, handover_end, start_relays
+from meshdev.processes.spawn import (
+    AgentProcess,
+    SubprocessSpawner,
+    grace_of,
+    handover_end,
+    start_relays,
+)
 from meshdev.runtime import protocol
 
 Note = Callable[[str, str], None]  # agent, what happened (a verbose line)
@@ -136,7 +142,7 @@ class WarmSpawner:
     def _forked(self, template: Template, request: SpawnRequest, sinks: Sinks) -> AgentProcess:
         env = {**os.environ, **request.env, "PYTHONUNBUFFERED": "1"}
         forked = ForkedProcess.start(template, request, env)
-        grace = int(request.env.get(protocol.GRACE_MS) or "5000") / 1000
+        grace = grace_of(request)
         process = AgentProcess(
             request.agent, request.generation, forked, forked.lifeline_fd, forked.started, grace
         )
