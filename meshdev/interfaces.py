@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # imported before the first spawn (processes/early.py): only what it needs
     from meshdev.sources.messages import AgentReport, RawBatch
@@ -126,6 +126,14 @@ class Spawner(Protocol):
         """Send the refresh signal to an agent's own process (the pid its runtime reported);
         False when it is gone."""
         ...
+
+
+@runtime_checkable
+class TellsAfterStart(Protocol):
+    """A spawner that keeps what a process did before the loop asked for it (processes/early.py)
+    until its start has been told, so that nothing it printed comes before its start."""
+
+    def start_told(self, handle: AgentHandle) -> None: ...
 
 
 class Front(Protocol):

@@ -26,6 +26,7 @@ class EarlyStarts:
     def __init__(self, spawner: Spawner) -> None:
         self._spawner = spawner
         self._begun: dict[str, tuple[SpawnRequest, AgentHandle, Held]] = {}
+        self._adopted: dict[str, tuple[Held, Sinks]] = {}  # handed over, start not yet told
 
     def begin(self, requests: Iterable[SpawnRequest]) -> None:
         """Start these now. One that fails is left to the loop, whose own start says why."""
@@ -45,10 +46,16 @@ class EarlyStarts:
         if begun is not None:
             early, handle, held = begun
             if early == request:
-                held.connect(sinks)
+                self._adopted[request.agent] = (held, sinks)
                 return handle
             self._spawner.stop([handle], DISCARD_GRACE)
         return self._spawner.spawn(request, sinks)
+
+    def start_told(self, handle: AgentHandle) -> None:
+        """The loop has told this start: what the process did meanwhile goes on, in order."""
+        adopted = self._adopted.pop(handle.agent, None)
+        if adopted is not None:
+            adopted[0].connect(adopted[1])
 
     def close(self) -> None:
         """Stop the early starts nobody asked for (meshdev ended before its loop began)."""

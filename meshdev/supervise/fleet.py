@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from meshdev.events import Event, EventSink
-from meshdev.interfaces import AgentHandle, Sinks, Spawner, StopResult
+from meshdev.interfaces import AgentHandle, Sinks, Spawner, StopResult, TellsAfterStart
 from meshdev.project.discovery import AgentDef
 from meshdev.project.project import Project
 from meshdev.project.statestore import Prepared, StateStore
@@ -96,6 +96,8 @@ class Fleet:
         self._handles[agent.name] = handle
         life = self._life[agent.name] = Life(generation, handle.started, handle.pid)
         self._spawned(handle, reason, gate, old)
+        if isinstance(self.spawner, TellsAfterStart):
+            self.spawner.start_told(handle)
         return life
 
     def _spawned(

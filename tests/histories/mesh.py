@@ -71,6 +71,7 @@ class Mesh:
         self.watcher = FakeWatcherFactory()
         self.events: list[Event] = []
         self.lines: list[tuple[str, str, str]] = []
+        self.told: list[Event | tuple[str, str, str]] = []  # events and lines, in the order told
         env, flags = dict(env or {}), flags or Flags()
         project = load_project([root / t for t in targets], None, env, flags, root)
         spawner: Spawner = self.spawner
@@ -85,14 +86,19 @@ class Mesh:
             project,
             spawner,
             self.watcher,
-            self.events.append,
+            self._event,
             self._lines,
             options,
             self.clock,
         )
 
+    def _event(self, event: Event) -> None:
+        self.events.append(event)
+        self.told.append(event)
+
     def _lines(self, agent: str, stream: str, lines: Sequence[str]) -> None:
         self.lines += [(agent, stream, text) for text in lines]
+        self.told += [(agent, stream, text) for text in lines]
 
     # -- what happens -------------------------------------------------------------------------
 

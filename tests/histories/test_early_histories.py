@@ -51,6 +51,8 @@ def test_what_an_early_start_did_before_the_loop_is_told_after_its_start_in_orde
     assert mesh.lines == [] and mesh.events == [], "held until the loop asks for it"
     mesh.start()
     assert mesh.lines == [("bot", "out", "hello"), ("worker", "err", "RuntimeError: boom")]
+    told = [t if isinstance(t, tuple) else t.kind for t in mesh.told]
+    assert told[1:3] == ["agent_started", ("bot", "out", "hello")], "its start, then its output"
     mesh.expect(
         e("meshdev_started"),
         e("agent_started", agent="bot", pid=bot.pid),

@@ -94,7 +94,8 @@ def test_typed_keys_are_drawn_enter_runs_them_and_the_terminal_comes_back(tmp_pa
         term.press("\x15r\x1b[A")  # Ctrl-U clears the line; an arrow key is no text
         term.drawn("> r_")
         term.press("\r")
-        term.until(lambda: len(events(log, "agent_started")) == 2, "the restart")
+        # the reload is told once its starts are begun, so wait for the event, not the start
+        term.until(lambda: events(log, "reload") and events(log, "agent_started")[1:], "the reload")
         assert events(log, "reload")[0]["reason"] == "manual reload"
         assert events(log, "agent_started")[1]["pid"] != first
         term.drawn("reloaded tiny")
