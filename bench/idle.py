@@ -22,7 +22,7 @@ from harness import (
 FILES = 20_000
 PER_DIR = 20
 WARM_UP_SAVES = 3
-PAUSES = 3
+PAUSES = 5  # the first save after a pause is one sample per pause: five for a median
 PAUSE_SECONDS = 36.0  # past meshdev's 30 s active period
 AFTER_SAVES = 4.0  # of each pause, not counted as idle
 ACTIVE_SAVES = 3

@@ -13,7 +13,6 @@ thread or a socket left behind), a start it did not answer — is a fresh start 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sys
 import tempfile
@@ -41,7 +40,7 @@ _PER_START = frozenset(protocol.ALL)
 def template_key(env: Mapping[str, str]) -> str:
     """Agents whose environments differ only in meshdev's per-start variables share one."""
     stable = sorted((k, v) for k, v in env.items() if k not in _PER_START)
-    return hashlib.blake2b(repr((sys.executable, stable)).encode(), digest_size=8).hexdigest()
+    return repr((sys.executable, stable))  # a dict key, never a file name: no digest needed
 
 
 class WarmSpawner:
@@ -51,6 +50,7 @@ class WarmSpawner:
         self._fresh = fresh or SubprocessSpawner()
         self._note = note
         self._records = Path(tempfile.mkdtemp(prefix="meshdev-warm-"))  # 0700
+        self._record_names: dict[str, str] = {}  # agent → its record's file in _records
         self._templates: dict[str, Template] = {}
         self._next: dict[str, Template] = {}  # a successor being built: it imports more
         self._lock = threading.Lock()
@@ -101,7 +101,10 @@ class WarmSpawner:
         shutil.rmtree(self._records, ignore_errors=True)
 
     def _record_of(self, agent: str) -> Path:
-        return self._records / (hashlib.blake2b(agent.encode(), digest_size=8).hexdigest())
+        """Numbered, not named after the agent (any name fits), and not hashed (hashlib's OpenSSL
+        would cost 5 ms before the first spawn)."""
+        name = self._record_names.setdefault(agent, f"{len(self._record_names)}.modules")
+        return self._records / name
 
     def _template_for(self, request: SpawnRequest, names: list[str]) -> Template | None:
         """The ready template for this request, or None (building one when there is none).

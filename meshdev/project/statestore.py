@@ -14,9 +14,9 @@ Each step is said once, in a warning.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,8 @@ def file_stem(agent: str) -> str:
     if 0 < len(raw) <= _MAX_STEM and not ({"/", "\0"} & set(agent)) and agent[0] != ".":
         return agent
     head = raw[:_HEAD].decode("utf-8", "ignore").replace("/", "_").replace("\0", "_").lstrip(".")
+    import hashlib  # rare, and its OpenSSL costs 5 ms before the first spawn
+
     return f"{head}~{hashlib.sha256(raw).hexdigest()[:16]}"
 
 
@@ -159,16 +161,18 @@ class StateStore:
         return statefile.read_secret(str(self.secret_path))
 
 
-def _candidates(private_dir: Path) -> list[Path]:
+def _candidates(private_dir: Path) -> Iterator[Path]:
+    """The project's own folder, then the user's: the others only when asked for (finding them
+    imports hashlib and tempfile, before the first spawn)."""
+    yield private_dir
+    import hashlib
+
     root = private_dir.parent
     label = f"{root.name[:40] or 'root'}-{hashlib.sha256(str(root).encode()).hexdigest()[:16]}"
     home = os.path.expanduser("~")
     state_home = os.environ.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state")
-    return [
-        private_dir,
-        Path(state_home) / "meshdev" / "projects" / label,
-        Path(private.user_runtime_dir()) / "projects" / label,
-    ]
+    yield Path(state_home) / "meshdev" / "projects" / label
+    yield Path(private.user_runtime_dir()) / "projects" / label
 
 
 def _usable(place: Path) -> bool:

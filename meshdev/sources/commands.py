@@ -15,12 +15,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
-import hashlib
 import os
 import socket
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,17 +70,19 @@ def socket_path(root: Path) -> Path:
 
 
 def _fallback(root: Path) -> Path:
+    import hashlib  # rarely needed: its OpenSSL costs 5 ms
+
     digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
     return Path(private.user_runtime_dir()) / f"{digest}.sock"
 
 
-def _candidates(path: Path) -> list[Path]:
+def _candidates(path: Path) -> Iterator[Path]:
     """The socket_path of a project, and the runtime folder's when `.meshdev/` cannot be used
     (someone else's, a link, read-only): the server takes the first that works, a client tries
-    both."""
-    if path.name != _NAME or path.parent.name != _PRIVATE:
-        return [path]
-    return [path, _fallback(path.parent.parent)]
+    both. The second only when asked for: finding it imports hashlib and tempfile."""
+    yield path
+    if path.name == _NAME and path.parent.name == _PRIVATE:
+        yield _fallback(path.parent.parent)
 
 
 class ControlError(OSError):

@@ -3,6 +3,7 @@ reading the file gives, and anything doubtful is read again."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -110,7 +111,7 @@ def test_an_entry_with_the_right_key_and_a_broken_config_is_a_miss(tmp_path: Pat
     path = project(tmp_path)
     load_config(path)
     key = configcache._key(path, FULL)
-    cached(path).write_text(f'{{"key": "{key}", "config": {{"agents": [{{"nope": 1}}]}}}}')
+    cached(path).write_text(json.dumps({"key": key, "config": {"agents": [{"nope": 1}]}}))
     assert configcache.recall(path, FULL) is None
 
 
