@@ -128,10 +128,17 @@ class Watcher:
         self._thread.start()
 
     def arm(self, dirs: Sequence[Path]) -> None:
-        fresh = self._create(tuple(dirs)) if dirs else None
-        if fresh is None:
+        if not dirs:
             return
+        # The bell first: a change that comes while the watch is being made is queued by the
+        # watch and rings the bell. The other way round, the watcher would sleep on a bell that
+        # never rang for it.
         bell = None if self._options.polling else Doorbell.for_folders(dirs)
+        fresh = self._create(tuple(dirs))
+        if fresh is None:
+            if bell is not None:
+                bell.close()
+            return
         with self._lock:
             self._waiting.append(fresh)
             if bell is not None:

@@ -116,18 +116,13 @@ class Watching:
             self.on_files([("modified", path) for path in stale])
 
     def on_files(self, batch: RawBatch) -> None:
-        paths: list[Path] = []
-        dirs_changed = False
         project = self.project()
-        for kind, path in batch:
-            if kind == "added" and path.is_dir():
-                dirs_changed = True  # files written before its watch exists count too
-                paths.extend(files_in_tree(project.rules, path))
-            elif kind == "deleted" and path in self.watched:
-                dirs_changed = True
-            paths.append(path)
-        if dirs_changed:
+        added = [path for kind, path in batch if kind == "added" and path.is_dir()]
+        if added or any(kind == "deleted" and path in self.watched for kind, path in batch):
             self.rearm()
+        paths = [path for _, path in batch]
+        for folder in added:  # read once its watch exists: what comes after, the watch sees
+            paths.extend(files_in_tree(project.rules, folder))
         where = Surroundings(project.rules, self.deps.index(), project.discovery.scanned_dirs)
         theirs = [p for p in paths if p not in self.own_files]
         counted = self.decider.arrived(theirs, where)

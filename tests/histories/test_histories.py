@@ -6,6 +6,7 @@ beside it (and, once it reports so, reads conf/gamma.yaml). The quiet time is 10
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -464,6 +465,20 @@ def test_a_change_the_watch_missed_is_found_by_the_resync(tmp_path: Path) -> Non
     mesh.advance(0.1)
     mesh.advance(QUIET)
     assert mesh.starts("alpha") == 2
+
+
+def test_a_file_written_in_a_new_folder_while_its_watch_is_made_is_found(mesh: Mesh) -> None:
+    watch = mesh.watcher.watches[0]
+    arm = watch.arm
+
+    def late_write(dirs: Sequence[Path]) -> None:  # after the folder was seen, before its watch
+        mesh.put("lib/newpkg/late.py", "X = 1\n")
+        arm(dirs)
+
+    watch.arm = late_write  # type: ignore[method-assign]
+    mesh.add_folder("lib/newpkg", {"__init__.py": ""})
+    mesh.advance(QUIET)
+    mesh.expect(e("unused", files=["lib/newpkg/__init__.py", "lib/newpkg/late.py"]))
 
 
 def test_a_new_folder_with_an_agent_inside_is_walked(mesh: Mesh) -> None:

@@ -76,3 +76,26 @@ def test_an_idle_watch_sleeps_until_a_change_rings_and_then_sees_it(tmp_path: Pa
         assert seen.get()[1].name == "after_the_pause.py"
     finally:
         watcher.close()
+
+
+def test_a_change_while_a_watch_is_being_made_wakes_the_watcher(tmp_path: Path) -> None:
+    """The change lands just after the watch took hold and before anything else: the watcher
+    must not sleep on a doorbell that never rang for it (it would for a minute)."""
+    seen: queue.SimpleQueue[tuple[str, Path]] = queue.SimpleQueue()
+    watcher = Watcher(
+        lambda batch: [seen.put(i) for i in batch], print, WatchOptions(polling=False)
+    )
+    made = watcher._create
+
+    def create_then_write(dirs: tuple[Path, ...]) -> object:
+        notify = made(dirs)
+        (tmp_path / "meanwhile.py").write_text("x")
+        return notify
+
+    watcher._create = create_then_write  # type: ignore[assignment,method-assign]
+    try:
+        watcher.arm([tmp_path])
+        wait_until(lambda: not seen.empty(), "the change made with the watch", timeout=10)
+        assert seen.get()[1].name == "meanwhile.py"
+    finally:
+        watcher.close()
