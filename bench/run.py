@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import idle
 import mcp_front
+import relay
 import reload
 import scale
 import startup
@@ -42,6 +43,7 @@ def main() -> None:
         ("warm spawner", lambda: (w := __import__("warm_mcp")).figure_8() + w.figure_9()),
         ("start-up", lambda: startup.figure_11(rounds=4 if args.quick else 2 * rounds)),
         ("refresh", lambda: __import__("refresh").figure_10(rounds, saves=4)),
+        ("relay", lambda: relay.figure_12(2 if args.quick else 3)),
     ]
     lines = _header()
     for name, figure in figures:
