@@ -96,14 +96,15 @@ PIPE = Launch(
 WATCHFILES = Tool("watchfiles", "CLI: the agent inherits its stdout (no relay)")
 
 
-def _fixture(folder: Path, source: str) -> tuple[Path, Path]:
+def _fixture(folder: Path, source: str) -> Path:
+    """`folder` holding the agent, with no marker or go-files left: the marker's path."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "agent.py").write_text(source)
     marker = folder / "marker.txt"
     marker.unlink(missing_ok=True)
     for go in folder.glob("go-*"):
         go.unlink()
-    return folder, marker
+    return marker
 
 
 def _stamp_at(marker: Path, kind: str, timeout: float = 120.0) -> float | None:
@@ -113,8 +114,8 @@ def _stamp_at(marker: Path, kind: str, timeout: float = 120.0) -> float | None:
 
 def throughput(tool: Tool, folder: Path) -> float | None:
     """MB/s of 100-byte lines through the tool to /dev/null."""
-    fixture, marker = _fixture(folder, THROUGHPUT)
-    with running(tool, fixture, marker):
+    marker = _fixture(folder, THROUGHPUT)
+    with running(tool, folder, marker):
         started, ended = _stamp_at(marker, "start"), _stamp_at(marker, "ready")
     if started is None or ended is None:
         return None
@@ -123,17 +124,17 @@ def throughput(tool: Tool, folder: Path) -> float | None:
 
 def long_line(folder: Path) -> dict[str, float] | None:
     """meshdev's RSS before, with a 200 MB line open, after its newline, and its peak."""
-    fixture, marker = _fixture(folder, LONG_LINE)
-    with running(MESHDEV, fixture, marker) as proc:
+    marker = _fixture(folder, LONG_LINE)
+    with running(MESHDEV, folder, marker) as proc:
         if _stamp_at(marker, "start") is None:
             return None
         time.sleep(0.5)  # meshdev's own start-up is over
         before = rss_mb(proc.pid)
-        (fixture / "go-line").touch()
+        (folder / "go-line").touch()
         if _stamp_at(marker, "ready") is None:
             return None
         open_line = rss_mb(proc.pid)
-        (fixture / "go-newline").touch()
+        (folder / "go-newline").touch()
         if _stamp_at(marker, "done") is None:
             return None
         time.sleep(0.5)  # the line's last pieces relayed
@@ -141,22 +142,15 @@ def long_line(folder: Path) -> dict[str, float] | None:
             "before": before,
             "open": open_line,
             "after": rss_mb(proc.pid),
-            "peak": _hwm(proc.pid),
+            "peak": rss_mb(proc.pid, "VmHWM"),
         }
-
-
-def _hwm(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def cpu_per_line(folder: Path) -> float | None:
     """µs of meshdev's CPU per relayed line of a chatty server (its idle CPU over the same time
     taken off)."""
-    fixture, marker = _fixture(folder, CHATTY)
-    with running(MESHDEV, fixture, marker) as proc:
+    marker = _fixture(folder, CHATTY)
+    with running(MESHDEV, folder, marker) as proc:
         if _stamp_at(marker, "start") is None:
             return None
         time.sleep(1.0)  # meshdev's own start-up is over
@@ -164,7 +158,7 @@ def cpu_per_line(folder: Path) -> float | None:
         time.sleep(1.0)
         idle_rate = (cpu_seconds(proc.pid) - idle_cpu) / (time.monotonic() - idle_from)
         before, began = cpu_seconds(proc.pid), time.monotonic()
-        (fixture / "go-chat").touch()
+        (folder / "go-chat").touch()
         if _stamp_at(marker, "done") is None:
             return None
         time.sleep(0.3)  # the last lines relayed
