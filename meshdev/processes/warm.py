@@ -30,6 +30,7 @@ from meshdev.processes.spawn import (
     handover_end,
     start_relays,
 )
+from meshdev.project.statestore import file_stem
 from meshdev.runtime import protocol
 
 Note = Callable[[str, str], None]  # agent, what happened (a verbose line)
@@ -50,7 +51,6 @@ class WarmSpawner:
         self._fresh = fresh or SubprocessSpawner()
         self._note = note
         self._records = Path(tempfile.mkdtemp(prefix="meshdev-warm-"))  # 0700
-        self._record_names: dict[str, str] = {}  # agent → its record's file in _records
         self._templates: dict[str, Template] = {}
         self._next: dict[str, Template] = {}  # a successor being built: it imports more
         self._lock = threading.Lock()
@@ -101,10 +101,7 @@ class WarmSpawner:
         shutil.rmtree(self._records, ignore_errors=True)
 
     def _record_of(self, agent: str) -> Path:
-        """Numbered, not named after the agent (any name fits), and not hashed (hashlib's OpenSSL
-        would cost 5 ms before the first spawn)."""
-        name = self._record_names.setdefault(agent, f"{len(self._record_names)}.modules")
-        return self._records / name
+        return self._records / f"{file_stem(agent)}.modules"
 
     def _template_for(self, request: SpawnRequest, names: list[str]) -> Template | None:
         """The ready template for this request, or None (building one when there is none).
